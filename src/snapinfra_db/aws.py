@@ -1,0 +1,164 @@
+"""The one place a boto3 session and its clients are built: region, profile, endpoint, retries.
+
+boto3 is imported inside functions so that `--help` and `validate` never pay for it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlparse
+
+from .errors import AwsConfigError, DynamoDBError, SnapinfraError
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "host.docker.internal"}
+DEFAULT_LOCAL_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class AwsOptions:
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    parallelism: int = 10
+
+    @property
+    def effective_endpoint(self) -> str | None:
+        """--endpoint-url, else boto3's own AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL."""
+        return (
+            self.endpoint_url
+            or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
+            or os.environ.get("AWS_ENDPOINT_URL")
+            or None
+        )
+
+    @property
+    def is_local(self) -> bool:
+        endpoint = self.effective_endpoint
+        return bool(endpoint) and (urlparse(endpoint).hostname or "") in LOOPBACK_HOSTS
+
+
+class Aws:
+    """A configured session; clients are created once and shared (boto3 clients are thread-safe)."""
+
+    def __init__(self, options: AwsOptions) -> None:
+        self.options = options
+
+    @cached_property
+    def session(self) -> boto3.Session:
+        import boto3
+        from botocore.exceptions import ProfileNotFound
+
+        try:
+            session = boto3.Session(profile_name=self.options.profile, region_name=self.options.region)
+        except ProfileNotFound:
+            raise AwsConfigError(
+                f"AWS profile '{self.options.profile}' not found: check ~/.aws/config or pass another --profile"
+            ) from None
+        if self.options.is_local and session.get_credentials() is None:
+            # DynamoDB Local accepts any credentials; a laptop without an AWS account has none.
+            session = boto3.Session(
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+                region_name=session.region_name or DEFAULT_LOCAL_REGION,
+            )
+        return session
+
+    @cached_property
+    def region(self) -> str:
+        region = self.session.region_name
+        if region:
+            return region
+        if self.options.is_local:
+            return DEFAULT_LOCAL_REGION
+        raise AwsConfigError(
+            "no AWS region: pass --region, set AWS_REGION (or AWS_DEFAULT_REGION), or set one in your profile"
+        )
+
+    def _config(self) -> Any:
+        from botocore.config import Config
+
+        return Config(
+            region_name=self.region,
+            # Standard mode retries throttling, LimitExceededException and transient errors with
+            # exponential backoff and jitter; busy tables (ResourceInUse) are the executor's job.
+            retries={"mode": "standard", "max_attempts": 10},
+            max_pool_connections=max(10, self.options.parallelism * 4),
+            connect_timeout=5,
+            read_timeout=60,
+            user_agent_extra="snapinfra-db",
+        )
+
+    def _check_credentials(self) -> None:
+        if self.session.get_credentials() is None:
+            raise AwsConfigError(
+                "no AWS credentials: run `aws configure` or `aws sso login`, set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or pass --profile (for a local DynamoDB, pass --endpoint-url or --local)"
+            )
+
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        self._check_credentials()
+        return self.session.client(
+            "dynamodb", endpoint_url=self.options.endpoint_url or None, config=self._config()
+        )
+
+    def kms_key_manager(self, key_arn: str) -> Literal["AWS", "CUSTOMER"] | None:
+        """Whether a table's KMS key is the AWS-managed one or a customer's; None if it cannot be told."""
+        try:
+            kms = self._kms
+            manager = kms.describe_key(KeyId=key_arn)["KeyMetadata"].get("KeyManager")
+        except Exception:  # no kms:DescribeKey permission, unknown key: do not guess
+            return None
+        return manager if manager in ("AWS", "CUSTOMER") else None  # type: ignore[return-value]
+
+    @cached_property
+    def _kms(self) -> Any:
+        return self.session.client("kms", config=self._config())
+
+    @property
+    def key_manager_lookup(self) -> Any:
+        # Only against AWS itself: emulators have no KMS, and a call to real AWS from a test is wrong.
+        return None if self.options.effective_endpoint else self.kms_key_manager
+
+    def describe_endpoint(self) -> str:
+        return self.options.effective_endpoint or f"https://dynamodb.{self.region}.amazonaws.com"
+
+
+def translate(exc: BaseException) -> SnapinfraError | None:
+    """A botocore exception → one actionable line, or None if it is not an AWS error."""
+    try:
+        from botocore import exceptions as bx
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
+        return AwsConfigError(
+            "no usable AWS credentials: run `aws configure`, set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+            "or pass --profile"
+        )
+    if isinstance(exc, bx.NoRegionError):
+        return AwsConfigError("no AWS region: pass --region or set AWS_REGION")
+    if isinstance(exc, bx.TokenRetrievalError | bx.SSOTokenLoadError | bx.UnauthorizedSSOTokenError):
+        return AwsConfigError(f"AWS SSO session expired or missing ({exc}): run `aws sso login`")
+    if isinstance(exc, bx.EndpointConnectionError):
+        return AwsConfigError(f"cannot reach DynamoDB at {exc.kwargs.get('endpoint_url')}: is it running?")
+    if isinstance(exc, bx.ConnectTimeoutError | bx.ReadTimeoutError | bx.ConnectionClosedError):
+        return AwsConfigError(f"network error talking to DynamoDB: {exc}")
+    if isinstance(exc, bx.ClientError):
+        err = exc.response.get("Error", {})
+        code, message = err.get("Code", "Error"), err.get("Message", "")
+        operation = getattr(exc, "operation_name", "call")
+        if code in ("UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException"):
+            return AwsConfigError(f"AWS rejected the credentials ({code}: {message}): check --profile / keys")
+        if code in ("AccessDeniedException", "AccessDenied"):
+            return DynamoDBError(f"{operation}: access denied: {message}")
+        return DynamoDBError(f"{operation} failed: {code}: {message}")
+    if isinstance(exc, bx.BotoCoreError):
+        return AwsConfigError(str(exc))
+    return None

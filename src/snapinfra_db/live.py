@@ -1,0 +1,319 @@
+"""Live state: read what DynamoDB reports and reflect it into the catalog's own types.
+
+All normalisation lives here (absent BillingModeSummary means PROVISIONED, on-demand tables report
+0/0 throughput, a table without SSEDescription uses the DynamoDB-owned key, attribute order, ...),
+so that diff.py compares like with like and a freshly applied catalog plans to no changes.
+
+``reflect()`` is pure (description dicts in, LiveTable out) and tested without AWS; ``read_tables()``
+makes the calls, concurrently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .catalog import (
+    Billing,
+    GlobalIndex,
+    KeyAttribute,
+    LocalIndex,
+    PointInTimeRecovery,
+    Projection,
+    Stream,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Engine = Literal["aws", "ddblocal", "other"]
+
+# Marks a setting the endpoint does not implement (DynamoDB Local: PITR, tags, backups).
+UNSUPPORTED_CODES = frozenset({"UnknownOperationException"})
+
+
+class LiveIndex(GlobalIndex):
+    status: str = "ACTIVE"
+    backfilling: bool = False
+    item_count: int | None = None
+
+
+class LiveEncryption(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["AWS_OWNED", "KMS"]
+    kms_key_arn: str | None = None
+    # "AWS" for the AWS-managed key, "CUSTOMER" for a customer key, None when not looked up.
+    key_manager: Literal["AWS", "CUSTOMER"] | None = None
+
+
+class LiveTable(BaseModel):
+    """One described table. Fields that are None are not implemented by this endpoint."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    arn: str
+    status: str
+    engine: Engine
+    item_count: int | None = None
+    size_bytes: int | None = None
+    partition_key: KeyAttribute
+    sort_key: KeyAttribute | None = None
+    global_indexes: dict[str, LiveIndex]
+    local_indexes: dict[str, LocalIndex]
+    billing: Billing
+    stream: Stream
+    stream_arn: str | None = None
+    ttl: str | None
+    ttl_status: str = "DISABLED"
+    point_in_time_recovery: PointInTimeRecovery | None
+    earliest_restorable: datetime | None = None
+    encryption: LiveEncryption | None
+    deletion_protection: bool
+    table_class: str | None
+    tags: dict[str, str] | None
+
+    @property
+    def ready(self) -> bool:
+        """ACTIVE with every index ACTIVE and filled: the only state DynamoDB accepts updates in."""
+        return self.status == "ACTIVE" and all(
+            i.status == "ACTIVE" and not i.backfilling for i in self.global_indexes.values()
+        )
+
+    def busy_reason(self) -> str:
+        if self.status != "ACTIVE":
+            return f"table {self.status}"
+        for name, index in sorted(self.global_indexes.items()):
+            if index.status != "ACTIVE":
+                return f"index {name} {index.status}" + (" (backfilling)" if index.backfilling else "")
+            if index.backfilling:
+                return f"index {name} backfilling"
+        return "ACTIVE"
+
+
+def engine_of(arn: str) -> Engine:
+    if ":ddblocal:" in arn:
+        return "ddblocal"
+    return "aws" if arn.startswith("arn:aws") else "other"
+
+
+def _keys(key_schema: Iterable[dict[str, Any]], types: dict[str, str]) -> tuple[KeyAttribute, KeyAttribute | None]:
+    partition: KeyAttribute | None = None
+    sort: KeyAttribute | None = None
+    for element in key_schema:
+        attr = KeyAttribute(name=element["AttributeName"], type=types.get(element["AttributeName"]))  # type: ignore[arg-type]
+        if element["KeyType"] == "HASH":
+            partition = attr
+        else:
+            sort = attr
+    assert partition is not None, "DynamoDB always reports a HASH key"
+    return partition, sort
+
+
+def _projection(raw: dict[str, Any] | None) -> Projection:
+    raw = raw or {}
+    return Projection(type=raw.get("ProjectionType", "ALL"), attributes=tuple(raw.get("NonKeyAttributes", ())))
+
+
+def _on_demand_max(raw: dict[str, Any] | None) -> tuple[int | None, int | None]:
+    # DynamoDB reports -1 (or nothing) for "no maximum".
+    raw = raw or {}
+    read, write = raw.get("MaxReadRequestUnits"), raw.get("MaxWriteRequestUnits")
+    return (read if read and read > 0 else None, write if write and write > 0 else None)
+
+
+def reflect(
+    table: dict[str, Any],
+    ttl: dict[str, Any] | None,
+    pitr: dict[str, Any] | None,
+    tags: dict[str, str] | None,
+    key_manager: Literal["AWS", "CUSTOMER"] | None = None,
+) -> LiveTable:
+    """DescribeTable + DescribeTimeToLive + DescribeContinuousBackups + tags → LiveTable.
+
+    `pitr` and `tags` are None when the endpoint does not implement them.
+    """
+    engine = engine_of(table["TableArn"])
+    # moto may drop definitions on UpdateTable; a key whose type is unknown compares by name.
+    types = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
+    partition, sort = _keys(table["KeySchema"], types)
+
+    # Never-on-demand tables have no BillingModeSummary: absent means PROVISIONED.
+    mode = (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
+    on_demand = mode == "PAY_PER_REQUEST"
+
+    def capacity(raw: dict[str, Any]) -> dict[str, int | None]:
+        if on_demand:
+            max_read, max_write = _on_demand_max(raw.get("OnDemandThroughput"))
+            return {"max_read": max_read, "max_write": max_write}
+        throughput = raw.get("ProvisionedThroughput") or {}
+        return {"read": throughput.get("ReadCapacityUnits"), "write": throughput.get("WriteCapacityUnits")}
+
+    gsis: dict[str, LiveIndex] = {}
+    for raw in table.get("GlobalSecondaryIndexes") or []:
+        gpart, gsort = _keys(raw["KeySchema"], types)
+        gsis[raw["IndexName"]] = LiveIndex(
+            partition_key=gpart,
+            sort_key=gsort,
+            projection=_projection(raw.get("Projection")),
+            status=raw.get("IndexStatus", "ACTIVE"),
+            backfilling=bool(raw.get("Backfilling", False)),
+            item_count=raw.get("ItemCount"),
+            **capacity(raw),
+        )
+    lsis: dict[str, LocalIndex] = {}
+    for raw in table.get("LocalSecondaryIndexes") or []:
+        _, lsort = _keys(raw["KeySchema"], types)
+        assert lsort is not None
+        lsis[raw["IndexName"]] = LocalIndex(sort_key=lsort, projection=_projection(raw.get("Projection")))
+
+    stream_spec = table.get("StreamSpecification") or {}
+    stream_on = bool(stream_spec.get("StreamEnabled"))
+    stream = Stream(enabled=stream_on, view_type=stream_spec.get("StreamViewType", "NEW_AND_OLD_IMAGES"))
+
+    ttl_desc = (ttl or {}).get("TimeToLiveDescription", ttl or {})
+    ttl_status = ttl_desc.get("TimeToLiveStatus", "DISABLED")
+    # ENABLING counts as on, DISABLING as off: the call was made, DynamoDB is finishing it.
+    ttl_attribute = ttl_desc.get("AttributeName") if ttl_status in ("ENABLED", "ENABLING") else None
+
+    pitr_live: PointInTimeRecovery | None = None
+    earliest: datetime | None = None
+    if pitr is not None:
+        desc = pitr.get("ContinuousBackupsDescription", pitr).get("PointInTimeRecoveryDescription") or {}
+        enabled = desc.get("PointInTimeRecoveryStatus") in ("ENABLED", "ENABLING")
+        # A disabled PITR has no meaningful period; 35 is DynamoDB's default when it is turned on.
+        period = desc.get("RecoveryPeriodInDays") or 35 if enabled else 35
+        pitr_live = PointInTimeRecovery(enabled=enabled, recovery_period_days=period)
+        earliest = desc.get("EarliestRestorableDateTime")
+
+    encryption: LiveEncryption | None
+    if engine == "ddblocal":
+        encryption = None  # DynamoDB Local accepts SSE settings but never reports them
+    else:
+        sse = table.get("SSEDescription") or {}
+        if sse.get("Status") in ("ENABLED", "ENABLING", "UPDATING") and sse.get("SSEType") == "KMS":
+            encryption = LiveEncryption(type="KMS", kms_key_arn=sse.get("KMSMasterKeyArn"), key_manager=key_manager)
+        else:
+            encryption = LiveEncryption(type="AWS_OWNED")
+
+    table_class: str | None
+    if engine == "ddblocal":
+        table_class = None  # accepted on create, never reported
+    else:
+        table_class = (table.get("TableClassSummary") or {}).get("TableClass", "STANDARD")
+
+    return LiveTable(
+        name=table["TableName"],
+        arn=table["TableArn"],
+        status=table.get("TableStatus", "ACTIVE"),
+        engine=engine,
+        item_count=table.get("ItemCount"),
+        size_bytes=table.get("TableSizeBytes"),
+        partition_key=partition,
+        sort_key=sort,
+        global_indexes=gsis,
+        local_indexes=lsis,
+        billing=Billing(mode=mode, **capacity(table)),
+        stream=stream,
+        stream_arn=table.get("LatestStreamArn") if stream_on else None,
+        ttl=ttl_attribute,
+        ttl_status=ttl_status,
+        point_in_time_recovery=pitr_live,
+        earliest_restorable=earliest,
+        encryption=encryption,
+        deletion_protection=bool(table.get("DeletionProtectionEnabled", False)),
+        table_class=table_class,
+        tags=tags,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Calls
+
+
+def _error_code(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def describe(client: DynamoDBClient, name: str) -> dict[str, Any] | None:
+    """DescribeTable's Table, or None when the table does not exist."""
+    try:
+        return dict(client.describe_table(TableName=name)["Table"])
+    except client.exceptions.ResourceNotFoundException:
+        return None
+
+
+def _optional(call: Callable[[], Any]) -> Any:
+    """Run a describe call; None when the endpoint does not implement it or the table is gone."""
+    try:
+        return call()
+    except Exception as exc:
+        if _error_code(exc) in UNSUPPORTED_CODES:
+            return None
+        if _error_code(exc) in ("ResourceNotFoundException", "TableNotFoundException"):
+            return {}
+        raise
+
+
+def list_tags(client: DynamoDBClient, arn: str) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    kwargs: dict[str, Any] = {"ResourceArn": arn}
+    while True:
+        page = client.list_tags_of_resource(**kwargs)
+        tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
+        if not page.get("NextToken"):
+            return tags
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def read_tables(
+    client: DynamoDBClient,
+    names: Iterable[str],
+    parallelism: int = 10,
+    key_manager: Callable[[str], Literal["AWS", "CUSTOMER"] | None] | None = None,
+) -> dict[str, LiveTable | None]:
+    """Read every table concurrently: DescribeTable, DescribeTimeToLive and DescribeContinuousBackups
+    at once, then ListTagsOfResource (it needs the ARN). None for a table that does not exist."""
+    names = list(names)
+    if not names:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(parallelism * 3, 32))) as pool:
+        tables = {n: pool.submit(describe, client, n) for n in names}
+        ttls = {n: pool.submit(_optional, lambda n=n: client.describe_time_to_live(TableName=n)) for n in names}
+        pitrs = {
+            n: pool.submit(_optional, lambda n=n: client.describe_continuous_backups(TableName=n)) for n in names
+        }
+        described = {n: f.result() for n, f in tables.items()}
+        tags = {
+            n: pool.submit(_optional, lambda d=d: list_tags(client, d["TableArn"]))
+            for n, d in described.items()
+            if d is not None
+        }
+        managers = {
+            n: pool.submit(key_manager, arn)
+            for n, d in described.items()
+            if d is not None and key_manager is not None and (arn := (d.get("SSEDescription") or {}).get("KMSMasterKeyArn"))
+        }
+        result: dict[str, LiveTable | None] = {}
+        for name in names:
+            desc = described[name]
+            if desc is None:
+                result[name] = None
+                continue
+            result[name] = reflect(
+                desc,
+                ttls[name].result() or None,
+                pitrs[name].result(),
+                tags[name].result(),
+                managers[name].result() if name in managers else None,
+            )
+    return result
+
+
+def read_table(client: DynamoDBClient, name: str) -> LiveTable | None:
+    return read_tables(client, [name], parallelism=1)[name]
