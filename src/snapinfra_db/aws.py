@@ -105,18 +105,16 @@ class Aws:
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         self._check_credentials()
-        return self.session.client(
-            "dynamodb", endpoint_url=self.options.endpoint_url or None, config=self._config()
-        )
+        return self.session.client("dynamodb", endpoint_url=self.options.endpoint_url or None, config=self._config())
 
     def kms_key_manager(self, key_arn: str) -> Literal["AWS", "CUSTOMER"] | None:
         """Whether a table's KMS key is the AWS-managed one or a customer's; None if it cannot be told."""
         try:
             kms = self._kms
-            manager = kms.describe_key(KeyId=key_arn)["KeyMetadata"].get("KeyManager")
+            manager: str | None = kms.describe_key(KeyId=key_arn)["KeyMetadata"].get("KeyManager")
         except Exception:  # no kms:DescribeKey permission, unknown key: do not guess
             return None
-        return manager if manager in ("AWS", "CUSTOMER") else None  # type: ignore[return-value]
+        return "AWS" if manager == "AWS" else "CUSTOMER" if manager == "CUSTOMER" else None
 
     @cached_property
     def _kms(self) -> Any:

@@ -397,35 +397,59 @@ def _semantic_problems(raw: _RawCatalog, specs: list[tuple[str, TableSpec]]) -> 
             for iname in indexes:
                 if not NAME_RE.match(iname):
                     problems.append(
-                        _Problem((*at, kind, iname), f"index name '{iname}' must be 3-255 characters of "
-                                 "A-Z a-z 0-9 _ . -", True)
+                        _Problem(
+                            (*at, kind, iname),
+                            f"index name '{iname}' must be 3-255 characters of A-Z a-z 0-9 _ . -",
+                            True,
+                        )
                     )
                 if iname in index_names:
                     problems.append(_Problem((*at, kind, iname), f"duplicate index name '{iname}'", True))
                 index_names.add(iname)
         if len(spec.global_indexes) > MAX_GSIS:
-            problems.append(_Problem((*at, "global_indexes"), f"{len(spec.global_indexes)} global secondary "
-                                     f"indexes: DynamoDB allows at most {MAX_GSIS} per table"))
+            problems.append(
+                _Problem(
+                    (*at, "global_indexes"),
+                    f"{len(spec.global_indexes)} global secondary "
+                    f"indexes: DynamoDB allows at most {MAX_GSIS} per table",
+                )
+            )
         if len(spec.local_indexes) > MAX_LSIS:
-            problems.append(_Problem((*at, "local_indexes"), f"{len(spec.local_indexes)} local secondary "
-                                     f"indexes: DynamoDB allows at most {MAX_LSIS} per table"))
+            problems.append(
+                _Problem(
+                    (*at, "local_indexes"),
+                    f"{len(spec.local_indexes)} local secondary indexes: DynamoDB allows at most {MAX_LSIS} per table",
+                )
+            )
         if spec.local_indexes and spec.sort_key is None:
-            problems.append(_Problem((*at, "local_indexes"), "local secondary indexes need a table with a "
-                                     "sort key (a composite primary key)"))
+            problems.append(
+                _Problem(
+                    (*at, "local_indexes"),
+                    "local secondary indexes need a table with a sort key (a composite primary key)",
+                )
+            )
         projected = sum(len(i.projection.attributes) for i in spec.global_indexes.values()) + sum(
             len(i.projection.attributes) for i in spec.local_indexes.values()
         )
         if projected > MAX_PROJECTED_ATTRIBUTES:
-            problems.append(_Problem((*at,), f"{projected} projected non-key attributes over all indexes: "
-                                     f"DynamoDB allows at most {MAX_PROJECTED_ATTRIBUTES}", True))
+            problems.append(
+                _Problem(
+                    (*at,),
+                    f"{projected} projected non-key attributes over all indexes: "
+                    f"DynamoDB allows at most {MAX_PROJECTED_ATTRIBUTES}",
+                    True,
+                )
+            )
 
         problems.extend(_capacity_problems(spec, at))
 
     for i, legacy in enumerate(raw.legacy):
         if legacy in names:
             problems.append(
-                _Problem(("legacy", i), f"legacy table '{legacy}' is also a catalog table: purging it would "
-                         "delete a live table")
+                _Problem(
+                    ("legacy", i),
+                    f"legacy table '{legacy}' is also a catalog table: purging it would delete a live table",
+                )
             )
     return problems
 
@@ -442,8 +466,11 @@ def _capacity_problems(spec: TableSpec, at: Loc) -> list[_Problem]:
             problems.append(_Problem(path, f"'max_read'/'max_write' apply to PAY_PER_REQUEST only ({what})"))
         if not provisioned and (cap.read is not None or cap.write is not None):
             problems.append(
-                _Problem(path, f"'read'/'write' capacity apply to PROVISIONED billing only ({what}); "
-                         "use max_read/max_write to cap an on-demand table")
+                _Problem(
+                    path,
+                    f"'read'/'write' capacity apply to PROVISIONED billing only ({what}); "
+                    "use max_read/max_write to cap an on-demand table",
+                )
             )
     return problems
 
@@ -462,9 +489,9 @@ def load_catalog(path: str | Path, prefix: str | None = None) -> Catalog:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CatalogError([f"{shown}: catalog not found (pass --catalog PATH or set SNAPINFRA_DB_CATALOG)"])
+        raise CatalogError([f"{shown}: catalog not found (pass --catalog PATH or set SNAPINFRA_DB_CATALOG)"]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError([f"{shown}: cannot read catalog: {exc}"])
+        raise CatalogError([f"{shown}: cannot read catalog: {exc}"]) from None
 
     yaml = YAML(typ="rt")
     try:
@@ -473,9 +500,9 @@ def load_catalog(path: str | Path, prefix: str | None = None) -> Catalog:
         mark = exc.problem_mark or exc.context_mark
         where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
         reason = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise CatalogError([f"{where}: YAML error: {reason}".rstrip()])
+        raise CatalogError([f"{where}: YAML error: {reason}".rstrip()]) from None
     except YAMLError as exc:
-        raise CatalogError([f"{shown}: YAML error: {exc}"])
+        raise CatalogError([f"{shown}: YAML error: {exc}"]) from None
 
     locator = _Locator(document)
 
@@ -493,7 +520,7 @@ def load_catalog(path: str | Path, prefix: str | None = None) -> Catalog:
         return out
 
     if not isinstance(document, Mapping):
-        raise CatalogError([f"{shown}:1:1: the catalog must be a mapping with a 'tables' key"])
+        raise CatalogError([f"{shown}:1:1: the catalog must be a mapping with a 'tables' key"]) from None
 
     plain = _to_plain(document)
     try:
@@ -504,7 +531,7 @@ def load_catalog(path: str | Path, prefix: str | None = None) -> Catalog:
         tables = plain.get("tables")
         if isinstance(tables, dict):
             problems += _table_problems(tables, {}, prefix or DEFAULT_PREFIX)[1]
-        raise CatalogError(located(problems))
+        raise CatalogError(located(problems)) from None
 
     effective_prefix = raw.prefix if prefix is None else prefix
     defaults = plain.get("defaults") or {}
@@ -514,9 +541,7 @@ def load_catalog(path: str | Path, prefix: str | None = None) -> Catalog:
     problems += _semantic_problems(raw, specs)  # on the tables that validated: all problems at once
     if problems:
         raise CatalogError(located(problems))
-    return Catalog(
-        path=shown, prefix=effective_prefix, tables=tuple(s for _, s in specs), legacy=tuple(raw.legacy)
-    )
+    return Catalog(path=shown, prefix=effective_prefix, tables=tuple(s for _, s in specs), legacy=tuple(raw.legacy))
 
 
 def _table_problems(
@@ -531,8 +556,13 @@ def _table_problems(
             continue
         reserved = [k for k in ("key", "name") if k in body]
         for k in reserved:
-            problems.append(_Problem((*at, k), f"unknown key '{k}' (a table's name is its key under 'tables' "
-                                     "plus the prefix)", True))
+            problems.append(
+                _Problem(
+                    (*at, k),
+                    f"unknown key '{k}' (a table's name is its key under 'tables' plus the prefix)",
+                    True,
+                )
+            )
         if reserved:
             continue
         merged = _deep_merge(defaults, body)

@@ -7,7 +7,7 @@ leaves through `_fail`: one line, an exit code, never a traceback for a user's m
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -18,7 +18,7 @@ from rich.console import Console
 from .errors import ExitCode, Refused, SnapinfraError
 
 if TYPE_CHECKING:
-    from .aws import Aws, AwsOptions
+    from .aws import Aws
     from .catalog import Catalog
     from .plan import Plan
 
@@ -41,7 +41,8 @@ CatalogOpt = Annotated[
     typer.Option("--catalog", "-c", envvar="SNAPINFRA_DB_CATALOG", help="The catalog file.", show_default=True),
 ]
 RegionOpt = Annotated[
-    str | None, typer.Option("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile).")
+    str | None,
+    typer.Option("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)."),
 ]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile (default: AWS_PROFILE).")]
 EndpointOpt = Annotated[
@@ -52,7 +53,8 @@ EndpointOpt = Annotated[
     ),
 ]
 PrefixOpt = Annotated[
-    str | None, typer.Option("--prefix", help="Table-name prefix instead of the catalog's (e.g. snapinfra-staging-).")
+    str | None,
+    typer.Option("--prefix", help="Table-name prefix instead of the catalog's (e.g. snapinfra-staging-)."),
 ]
 ParallelismOpt = Annotated[
     int, typer.Option("--parallelism", min=1, max=50, help="Tables worked on at once.", show_default=True)
@@ -60,20 +62,20 @@ ParallelismOpt = Annotated[
 DEFAULT_CATALOG = Path("tables.yaml")
 
 
-def _fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:
+def fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:
     err.print(f"[red]error:[/red] {message}" if "\n" not in message else message, markup="\n" not in message)
     raise typer.Exit(code)
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
+def handle_errors() -> Iterator[None]:
     """Turn every expected failure into one line and an exit code."""
     try:
         yield
     except typer.Exit:
         raise
     except SnapinfraError as exc:
-        _fail(str(exc), exc.exit_code)
+        fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130) from None
@@ -83,22 +85,22 @@ def _errors() -> Iterator[None]:
         translated = translate(exc)
         if translated is None:
             raise
-        _fail(str(translated), translated.exit_code)
+        fail(str(translated), translated.exit_code)
 
 
-def _load(catalog: Path, prefix: str | None) -> Catalog:
+def load(catalog: Path, prefix: str | None) -> Catalog:
     from .catalog import load_catalog
 
     return load_catalog(catalog, prefix)
 
 
-def _aws(region: str | None, profile: str | None, endpoint_url: str | None, parallelism: int = 10) -> Aws:
+def make_aws(region: str | None, profile: str | None, endpoint_url: str | None, parallelism: int = 10) -> Aws:
     from .aws import Aws, AwsOptions
 
     return Aws(AwsOptions(region=region, profile=profile, endpoint_url=endpoint_url, parallelism=parallelism))
 
 
-def _make_plan(catalog: Catalog, aws: Aws, parallelism: int) -> Plan:
+def make_plan(catalog: Catalog, aws: Aws, parallelism: int) -> Plan:
     from .diff import diff_catalog
     from .live import read_tables
 
@@ -112,8 +114,8 @@ def _make_plan(catalog: Catalog, aws: Aws, parallelism: int) -> Plan:
 @app.command()
 def validate(catalog: CatalogOpt = DEFAULT_CATALOG, prefix: PrefixOpt = None) -> None:
     """Check the catalog offline (no AWS calls). Exit 0 if valid, 1 with FILE:LINE:COL errors if not."""
-    with _errors():
-        loaded = _load(catalog, prefix)
+    with handle_errors():
+        loaded = load(catalog, prefix)
         indexes = sum(len(t.global_indexes) for t in loaded.tables)
         err.print(f"{catalog}: ok ({len(loaded.tables)} tables, {indexes} global indexes, {len(loaded.legacy)} legacy)")
 
@@ -135,9 +137,9 @@ def plan(
 
     Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes (--detailed-exitcode).
     """
-    with _errors():
-        loaded = _load(catalog, prefix)
-        the_plan = _make_plan(loaded, _aws(region, profile, endpoint_url, parallelism), parallelism)
+    with handle_errors():
+        loaded = load(catalog, prefix)
+        the_plan = make_plan(loaded, make_aws(region, profile, endpoint_url, parallelism), parallelism)
         from .render import plan_json, render_plan
 
         if json_output:
@@ -166,28 +168,37 @@ def apply(
     Never deletes a table, never touches a table outside the catalog. Exit 0 when everything was
     applied (or nothing needed to be), 1 if any table failed or is blocked or nothing was confirmed.
     """
-    with _errors():
-        loaded = _load(catalog, prefix)
-        aws = _aws(region, profile, endpoint_url, parallelism)
-        the_plan = _make_plan(loaded, aws, parallelism)
+    with handle_errors():
+        loaded = load(catalog, prefix)
+        aws = make_aws(region, profile, endpoint_url, parallelism)
+        the_plan = make_plan(loaded, aws, parallelism)
         from .render import render_plan
 
         render_plan(out, the_plan)
         if not the_plan.has_changes:
             return
         if not any(c.steps for c in the_plan.changes):
-            _fail("nothing can be applied: every change is blocked (see above)")
-        _confirm(yes, "Apply these changes?")
+            fail("nothing can be applied: every change is blocked (see above)")
+        confirm(yes, "Apply these changes?")
         _run_plan(loaded, aws, the_plan, parallelism, wait_timeout)
 
 
-def _confirm(yes: bool, question: str) -> None:
+def confirm(yes: bool, question: str, what: str = "apply", word: str | None = None) -> None:
+    """Ask before changing anything. --yes skips; no terminal and no --yes refuses (exit 1).
+
+    With `word`, the user must type that word (e.g. "delete") rather than answer y/n.
+    """
     if yes:
         return
     if not sys.stdin.isatty():
-        raise Refused("refusing to apply without confirmation: stdin is not a terminal; pass --yes to apply")
-    if not typer.confirm(question, default=False, err=True):
-        raise Refused("apply cancelled: nothing was changed")
+        raise Refused(f"refusing to {what} without confirmation: stdin is not a terminal; pass --yes to {what}")
+    if word is None:
+        if not typer.confirm(question, default=False, err=True):
+            raise Refused(f"{what} cancelled: nothing was changed")
+        return
+    answer = typer.prompt(f"{question} Type '{word}' to confirm", default="", show_default=False, err=True)
+    if answer.strip() != word:
+        raise Refused(f"{what} cancelled: nothing was changed")
 
 
 def _run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_timeout: float) -> None:
@@ -203,7 +214,7 @@ def _run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait
             results = executor.run(the_plan)
     except ApplyInterrupted as exc:
         render_results(out, exc.results)
-        _fail(
+        fail(
             "interrupted: calls already sent finish in DynamoDB; run apply again to converge",
             130,
         )
@@ -222,12 +233,12 @@ def env(
     output_format: Annotated[str, typer.Option("--format", help="dotenv or json.")] = "dotenv",
 ) -> None:
     """Print the backend's .env lines: one NAME=table per table, AWS_REGION (and the endpoint, if any)."""
-    with _errors():
+    with handle_errors():
         if output_format not in ("dotenv", "json"):
             raise SnapinfraError(f"--format must be dotenv or json, not '{output_format}'")
-        loaded = _load(catalog, prefix)
+        loaded = load(catalog, prefix)
         mapping = dict(loaded.env_lines())
-        aws = _aws(region, profile, endpoint_url)
+        aws = make_aws(region, profile, endpoint_url)
         try:
             mapping["AWS_REGION"] = aws.region
         except SnapinfraError:
@@ -265,6 +276,5 @@ def main(argv: list[str] | None = None) -> Any:
     return app(args=argv, prog_name="snapinfra-db")
 
 
-def command(name: str) -> Callable[..., Any]:
-    """Register an extra command module's function (used by purge/health/local modules)."""
-    return app.command(name)
+# Commands that live in their own modules register themselves on `app` when imported.
+# (Each keeps heavy imports inside its functions, so --help stays fast.)

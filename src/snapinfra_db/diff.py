@@ -130,9 +130,7 @@ def _capacity(index: Capacity, provisioned: bool) -> Capacity:
     return Capacity(max_read=index.max_read, max_write=index.max_write)
 
 
-def _compare_indexes(
-    spec: TableSpec, live: LiveTable, notes: list[str]
-) -> tuple[list[Step], list[Step], list[Step]]:
+def _compare_indexes(spec: TableSpec, live: LiveTable, notes: list[str]) -> tuple[list[Step], list[Step], list[Step]]:
     deletes: list[Step] = []
     creates: list[Step] = []
     updates: list[Step] = []

@@ -119,7 +119,12 @@ def _projection(projection: Projection) -> dict[str, Any]:
 
 def _throughput(capacity: Capacity, provisioned: bool) -> dict[str, Any]:
     if provisioned:
-        return {"ProvisionedThroughput": {"ReadCapacityUnits": capacity.read, "WriteCapacityUnits": capacity.write}}
+        return {
+            "ProvisionedThroughput": {
+                "ReadCapacityUnits": capacity.read,
+                "WriteCapacityUnits": capacity.write,
+            }
+        }
     maxima = {}
     if capacity.max_read:
         maxima["MaxReadRequestUnits"] = capacity.max_read
@@ -187,7 +192,10 @@ def step_request(table: str, arn: str, step: Step) -> tuple[str, dict[str, Any]]
         case CreateTable(spec=spec):
             return "create_table", create_table_request(spec)
         case DeleteIndex(index=index):
-            return "update_table", {"TableName": table, "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": index}}]}
+            return "update_table", {
+                "TableName": table,
+                "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": index}}],
+            }
         case CreateIndex(index=index, spec=gsi, attribute_types=types, provisioned=provisioned):
             return "update_table", {
                 "TableName": table,
@@ -202,7 +210,11 @@ def step_request(table: str, arn: str, step: Step) -> tuple[str, dict[str, Any]]
             return "update_table", {"TableName": table, "GlobalSecondaryIndexUpdates": [{"Update": update}]}
         case UpdateBilling(after=after, index_capacity=indexes):
             provisioned = after.mode == "PROVISIONED"
-            params: dict[str, Any] = {"TableName": table, "BillingMode": after.mode, **_throughput(after, provisioned)}
+            params: dict[str, Any] = {
+                "TableName": table,
+                "BillingMode": after.mode,
+                **_throughput(after, provisioned),
+            }
             if not provisioned and "OnDemandThroughput" not in params and step.before.mode == after.mode:
                 params["OnDemandThroughput"] = {"MaxReadRequestUnits": -1, "MaxWriteRequestUnits": -1}
             if indexes:
@@ -239,7 +251,10 @@ def step_request(table: str, arn: str, step: Step) -> tuple[str, dict[str, Any]]
                 pitr["RecoveryPeriodInDays"] = after.recovery_period_days
             return "update_continuous_backups", {"TableName": table, "PointInTimeRecoverySpecification": pitr}
         case TagTable(tags=tags):
-            return "tag_resource", {"ResourceArn": arn, "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}
+            return "tag_resource", {
+                "ResourceArn": arn,
+                "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+            }
     raise AssertionError(f"no request for step {step!r}")  # pragma: no cover
 
 

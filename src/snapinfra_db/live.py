@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -102,11 +103,11 @@ def engine_of(arn: str) -> Engine:
     return "aws" if arn.startswith("arn:aws") else "other"
 
 
-def _keys(key_schema: Iterable[dict[str, Any]], types: dict[str, str]) -> tuple[KeyAttribute, KeyAttribute | None]:
+def _keys(key_schema: Iterable[dict[str, Any]], types: dict[str, Any]) -> tuple[KeyAttribute, KeyAttribute | None]:
     partition: KeyAttribute | None = None
     sort: KeyAttribute | None = None
     for element in key_schema:
-        attr = KeyAttribute(name=element["AttributeName"], type=types.get(element["AttributeName"]))  # type: ignore[arg-type]
+        attr = KeyAttribute(name=element["AttributeName"], type=types.get(element["AttributeName"]))
         if element["KeyType"] == "HASH":
             partition = attr
         else:
@@ -201,11 +202,8 @@ def reflect(
         else:
             encryption = LiveEncryption(type="AWS_OWNED")
 
-    table_class: str | None
-    if engine == "ddblocal":
-        table_class = None  # accepted on create, never reported
-    else:
-        table_class = (table.get("TableClassSummary") or {}).get("TableClass", "STANDARD")
+    # DynamoDB Local accepts a table class on create but never reports one.
+    table_class = None if engine == "ddblocal" else (table.get("TableClassSummary") or {}).get("TableClass", "STANDARD")
 
     return LiveTable(
         name=table["TableName"],
@@ -284,20 +282,20 @@ def read_tables(
         return {}
     with ThreadPoolExecutor(max_workers=max(1, min(parallelism * 3, 32))) as pool:
         tables = {n: pool.submit(describe, client, n) for n in names}
-        ttls = {n: pool.submit(_optional, lambda n=n: client.describe_time_to_live(TableName=n)) for n in names}
-        pitrs = {
-            n: pool.submit(_optional, lambda n=n: client.describe_continuous_backups(TableName=n)) for n in names
-        }
+        ttls = {n: pool.submit(_optional, partial(client.describe_time_to_live, TableName=n)) for n in names}
+        pitrs = {n: pool.submit(_optional, partial(client.describe_continuous_backups, TableName=n)) for n in names}
         described = {n: f.result() for n, f in tables.items()}
         tags = {
-            n: pool.submit(_optional, lambda d=d: list_tags(client, d["TableArn"]))
+            n: pool.submit(_optional, partial(list_tags, client, d["TableArn"]))
             for n, d in described.items()
             if d is not None
         }
         managers = {
             n: pool.submit(key_manager, arn)
             for n, d in described.items()
-            if d is not None and key_manager is not None and (arn := (d.get("SSEDescription") or {}).get("KMSMasterKeyArn"))
+            if d is not None
+            and key_manager is not None
+            and (arn := (d.get("SSEDescription") or {}).get("KMSMasterKeyArn"))
         }
         result: dict[str, LiveTable | None] = {}
         for name in names:

@@ -45,7 +45,7 @@ def _key(attr: KeyAttribute | None) -> str:
 
 def _index_text(gsi: GlobalIndex) -> str:
     keys = ", ".join(k for k in (_key(gsi.partition_key), _key(gsi.sort_key)) if k)
-    projection = gsi.projection.type
+    projection: str = gsi.projection.type
     if gsi.projection.attributes:
         projection += " " + ",".join(gsi.projection.attributes)
     return f"({keys}; projection {projection}{_capacity_suffix(gsi)})"
@@ -59,7 +59,10 @@ def _capacity_suffix(cap: Capacity) -> str:
 def _capacity(cap: Capacity) -> str:
     if cap.read is not None or cap.write is not None:
         return f"{cap.read} RCU / {cap.write} WCU"
-    parts = [f"max {cap.max_read} reads/s" if cap.max_read else "", f"max {cap.max_write} writes/s" if cap.max_write else ""]
+    parts = [
+        f"max {cap.max_read} reads/s" if cap.max_read else "",
+        f"max {cap.max_write} writes/s" if cap.max_write else "",
+    ]
     return ", ".join(p for p in parts if p)
 
 
@@ -86,11 +89,26 @@ def step_lines(step: Step) -> list[tuple[str, str]]:
         case CreateTable(spec=spec):
             return _create_lines(spec)
         case DeleteIndex(index=index, rebuild=rebuild):
-            return [("-/+" if rebuild else "-", f"index {index}" + (" (rebuild: delete)" if rebuild else " (delete)"))]
+            return [
+                (
+                    "-/+" if rebuild else "-",
+                    f"index {index}" + (" (rebuild: delete)" if rebuild else " (delete)"),
+                )
+            ]
         case CreateIndex(index=index, spec=gsi, rebuild=rebuild):
-            return [("-/+" if rebuild else "+", f"index {index} {_index_text(gsi)}" + (" (rebuild: create)" if rebuild else ""))]
+            return [
+                (
+                    "-/+" if rebuild else "+",
+                    f"index {index} {_index_text(gsi)}" + (" (rebuild: create)" if rebuild else ""),
+                )
+            ]
         case UpdateIndexCapacity(index=index, before=before, after=after):
-            return [("~", f"index {index} capacity: {_capacity(before) or 'unlimited'} → {_capacity(after) or 'unlimited'}")]
+            return [
+                (
+                    "~",
+                    f"index {index} capacity: {_capacity(before) or 'unlimited'} → {_capacity(after) or 'unlimited'}",
+                )
+            ]
         case UpdateBilling(before=before, after=after):
             return [("~", f"billing: {_billing(before)} → {_billing(after)}")]
         case UpdateTableClass(before=before, after=after):
@@ -149,7 +167,11 @@ def describe_step(step: Step) -> str:
 
 def _line(symbol: str, text: str, indent: int = 6) -> str:
     style = SYMBOL_STYLE.get(symbol, "")
-    return f"{' ' * indent}[{style}]{escape(symbol)}[/{style}] {escape(text)}" if style else f"{' ' * indent}{escape(text)}"
+    return (
+        f"{' ' * indent}[{style}]{escape(symbol)}[/{style}] {escape(text)}"
+        if style
+        else f"{' ' * indent}{escape(text)}"
+    )
 
 
 def render_plan(console: Console, plan: Plan) -> None:
@@ -227,11 +249,18 @@ def apply_progress(console: Console, tables: list[str]) -> Iterator[Any]:
         start = time.monotonic()
 
         def on_event(event: Event) -> None:
-            label = {"step": "→", "done": "✓", "wait": "…", "retry": "↻", "ok": "✓✓", "failed": "✗", "blocked": "!", "start": "·"}
-            console.print(
-                f"[{time.monotonic() - start:6.1f}s] {escape(event.table)}: {label[event.kind]} {escape(event.message)}",
-                highlight=False,
-            )
+            label = {
+                "step": "→",
+                "done": "✓",
+                "wait": "…",
+                "retry": "↻",
+                "ok": "✓✓",
+                "failed": "✗",
+                "blocked": "!",
+                "start": "·",
+            }
+            elapsed = time.monotonic() - start
+            console.print(f"[{elapsed:6.1f}s] {escape(event.table)}: {label[event.kind]} {escape(event.message)}")
 
         yield on_event
 
@@ -244,7 +273,12 @@ def render_results(console: Console, results: list[TableResult]) -> None:
     table.add_column("detail", overflow="fold")
     style = {"applied": "green", "failed": "red", "blocked": "magenta", "interrupted": "yellow"}
     for r in results:
-        table.add_row(r.table, f"[{style[r.status]}]{r.status}[/{style[r.status]}]", str(len(r.done)), escape(r.error or ""))
+        table.add_row(
+            r.table,
+            f"[{style[r.status]}]{r.status}[/{style[r.status]}]",
+            str(len(r.done)),
+            escape(r.error or ""),
+        )
     console.print(table)
     counts = {k: sum(1 for r in results if r.status == k) for k in ("applied", "failed", "blocked", "interrupted")}
     console.print("Apply finished: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v or k == "applied") + ".")
