@@ -85,6 +85,7 @@ class TableResult:
     status: Literal["applied", "failed", "blocked", "interrupted"]
     done: list[Step] = field(default_factory=list)
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # planned steps the endpoint turned out not to support
 
 
 class Interrupted(Exception):
@@ -350,6 +351,10 @@ class Executor:
             if fresh.action == "blocked":
                 raise StepFailed("; ".join(fresh.blocked))
             if not fresh.steps:
+                if remaining:
+                    # Planned before the table existed (TTL/PITR/tags on a new table): only now do we
+                    # know this endpoint does not implement them.
+                    result.notes = list(fresh.unsupported)
                 self._emit(name, "ok", f"done ({len(result.done)} step(s))")
                 return
             step = fresh.steps[0]

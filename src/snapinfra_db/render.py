@@ -277,7 +277,7 @@ def render_results(console: Console, results: list[TableResult]) -> None:
             r.table,
             f"[{style[r.status]}]{r.status}[/{style[r.status]}]",
             str(len(r.done)),
-            escape(r.error or ""),
+            escape(r.error or "; ".join(r.notes)),
         )
     console.print(table)
     counts = {k: sum(1 for r in results if r.status == k) for k in ("applied", "failed", "blocked", "interrupted")}
