@@ -213,7 +213,8 @@ BAD = [
     ("tables:\n  a/b:\n    partition_key: id\n", "2:3", "must be 3-255 characters"),
     ("tables:\n  abc:\n    partition_key: id\n    billing: {mode: PROVISIONED}\n", "4:14", "PROVISIONED billing needs"),
     (
-        "tables:\n  abc:\n    partition_key: id\n    global_indexes:\n      Idx: {partition_key: u, projection: INCLUDE}\n",
+        "tables:\n  abc:\n    partition_key: id\n    global_indexes:\n"
+        "      Idx: {partition_key: u, projection: INCLUDE}\n",
         "5:43",
         "INCLUDE projection needs",
     ),
@@ -245,7 +246,7 @@ def test_bad_catalog_gives_located_error_and_exit_1(tmp_path: Path, text: str, w
 
     result = CliRunner().invoke(app, ["validate", "--catalog", str(path)])
     assert result.exit_code == 1
-    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    assert ("Traceback" not in result.output and result.exception is None) or isinstance(result.exception, SystemExit)
     assert message in result.stderr
 
 
@@ -254,7 +255,8 @@ def test_too_many_indexes(tmp_path: Path) -> None:
     lsis = "".join(f"      Local{i}: {{sort_key: l{i}}}\n" for i in range(6))
     path = tmp_path / "tables.yaml"
     path.write_text(
-        f"tables:\n  abc:\n    partition_key: id\n    sort_key: sk\n    global_indexes:\n{gsis}    local_indexes:\n{lsis}"
+        "tables:\n  abc:\n    partition_key: id\n    sort_key: sk\n"
+        f"    global_indexes:\n{gsis}    local_indexes:\n{lsis}"
     )
     with pytest.raises(CatalogError) as info:
         load_catalog(path)
