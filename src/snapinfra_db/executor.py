@@ -69,7 +69,7 @@ class WaitPolicy:
     factor: float = 1.5
     longest: float = 10.0
     timeout: float = 3600.0  # per wait: GSI backfills on big tables take long
-    busy_retries: int = 12
+    busy_retries: int = 6  # after botocore's own retries; each try first waits for ACTIVE again
     pitr_retry_for: float = 600.0
 
     def intervals(self) -> Any:
@@ -370,13 +370,13 @@ class Executor:
                 )
             self._emit(name, "step", describe_step(step), step)
             try:
-                self._execute(name, live.arn if live else "", step)
+                self._execute(name, live, step)
             except Exception as exc:
                 code = _code(exc)
                 if code in BUSY_CODES and busy < self.policy.busy_retries:
                     busy += 1
                     self._emit(name, "retry", f"{code}: waiting for the table and trying again")
-                    self._sleep(min(self.policy.first * 2**busy, 30.0))
+                    self._sleep(min(self.policy.first * 2**busy, 20.0))
                     continue
                 if code == "ValidationException" and "Time to live has been modified" in str(exc):
                     raise StepFailed(
@@ -389,8 +389,12 @@ class Executor:
             result.done.append(step)
             self._emit(name, "done", describe_step(step), step)
 
-    def _execute(self, name: str, arn: str, step: Step) -> None:
-        operation, params = step_request(name, arn, step)
+    def _execute(self, name: str, live: LiveTable | None, step: Step) -> None:
+        operation, params = step_request(name, live.arn if live else "", step)
+        if live is not None and live.engine == "ddblocal" and operation == "update_table":
+            # DynamoDB Local resets deletion protection to off on any UpdateTable that does not
+            # name it (AWS leaves it unchanged): restate the current value.
+            params.setdefault("DeletionProtectionEnabled", live.deletion_protection)
         call = getattr(self.client, operation)
         if not isinstance(step, UpdatePitr):
             call(**params)

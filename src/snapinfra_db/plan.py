@@ -20,7 +20,8 @@ class _Step(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     def intent(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"before"})
+        # `before` is what the plan saw and `rebuild` why it acts: neither changes the call itself.
+        return self.model_dump(exclude={"before", "rebuild"})
 
 
 class CreateTable(_Step):
