@@ -183,6 +183,11 @@ def apply(
         _run_plan(loaded, aws, the_plan, parallelism, wait_timeout)
 
 
+def stdin_is_terminal() -> bool:
+    """Whether a person can answer a question (tests replace this)."""
+    return sys.stdin.isatty()
+
+
 def confirm(yes: bool, question: str, what: str = "apply", word: str | None = None) -> None:
     """Ask before changing anything. --yes skips; no terminal and no --yes refuses (exit 1).
 
@@ -190,7 +195,7 @@ def confirm(yes: bool, question: str, what: str = "apply", word: str | None = No
     """
     if yes:
         return
-    if not sys.stdin.isatty():
+    if not stdin_is_terminal():
         raise Refused(f"refusing to {what} without confirmation: stdin is not a terminal; pass --yes to {what}")
     if word is None:
         if not typer.confirm(question, default=False, err=True):

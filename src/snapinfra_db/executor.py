@@ -297,9 +297,12 @@ class Executor:
             self.stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
             for future, name in futures.items():
-                if name not in results:
-                    done = future.result() if future.done() and not future.cancelled() else None
-                    results[name] = done or TableResult(name, "interrupted", error="interrupted before it started")
+                if name in results:
+                    continue
+                finished_cleanly = future.done() and not future.cancelled() and future.exception() is None
+                results[name] = (
+                    future.result() if finished_cleanly else TableResult(name, "interrupted", error="interrupted")
+                )
             raise_interrupt = True
         else:
             raise_interrupt = False
