@@ -67,7 +67,7 @@ class WaitPolicy:
 
     first: float = 0.25
     factor: float = 1.5
-    longest: float = 10.0
+    longest: float = 5.0  # an index build ends at most this late; DescribeTable is cheap
     timeout: float = 3600.0  # per wait: GSI backfills on big tables take long
     busy_retries: int = 6  # after botocore's own retries; each try first waits for ACTIVE again
     pitr_retry_for: float = 600.0
