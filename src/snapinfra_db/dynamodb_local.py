@@ -1,0 +1,614 @@
+"""AWS's DynamoDB Local (the Java emulator): find or fetch it, start it, stop it.
+
+DynamoDB Local is shipped by AWS as a zip of ``DynamoDBLocal.jar`` plus ``DynamoDBLocal_lib/``.
+The only registry this project can reach that carries it is npm: the package
+``amplify-dynamodb-simulator`` bundles exactly that folder under ``package/emulator/``.
+:func:`fetch_jar` runs ``npm pack`` and unpacks that folder into the cache
+(``$SNAPINFRA_DB_CACHE``, ``$XDG_CACHE_HOME/snapinfra-db`` or ``~/.cache/snapinfra-db``).
+
+:class:`DynamoDBLocal` runs one instance (always ``-sharedDb`` and ``-disableTelemetry``) in its own
+process group, with its output in a log file and its working directory in a private temporary
+folder (Local drops a ``dynamodb-local-metadata.json`` into its working directory).
+
+Things worth knowing about DynamoDB Local 1.25 (measured, not documented):
+
+* it listens on all interfaces (``*:PORT``); there is no option to bind to loopback only;
+* ``-port 0`` is refused, so a free port is picked here before starting;
+* ``-delayTransientStatuses`` only delays *index* statuses: a GSI added by UpdateTable stays
+  ``CREATING`` ~30 s and a deleted one ``DELETING`` ~16 s; tables themselves are ``ACTIVE`` as soon as
+  CreateTable returns and gone as soon as DeleteTable returns (whose response still says ``ACTIVE``);
+* it enforces DeletionProtectionEnabled, allows one online index change per table at a time
+  (LimitExceededException), and has no tagging and no point-in-time recovery
+  (UnknownOperationException).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import weakref
+from collections.abc import Iterator, Sequence
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+__all__ = [
+    "DUMMY_ACCESS_KEY_ID",
+    "DUMMY_REGION",
+    "DUMMY_SECRET_ACCESS_KEY",
+    "JAR_NAME",
+    "NPM_PACKAGE",
+    "DynamoDBLocal",
+    "DynamoDBLocalError",
+    "cache_dir",
+    "ensure_jar",
+    "fetch_jar",
+    "find_jar",
+    "free_port",
+    "is_dynamodb_endpoint",
+    "java_available",
+    "java_executable",
+    "local_client",
+    "port_in_use",
+]
+
+#: The npm package (pinned) whose ``package/emulator/`` folder is DynamoDB Local 1.25.1.
+NPM_PACKAGE = "amplify-dynamodb-simulator@2.9.30"
+JAR_NAME = "DynamoDBLocal.jar"
+LIB_DIR_NAME = "DynamoDBLocal_lib"
+_EMULATOR_PREFIX = PurePosixPath("package/emulator")
+_CACHE_SUBDIR = "dynamodb-local"
+
+#: Credentials and region for talking to Local: it accepts anything, but newer releases want
+#: an access key of letters and digits only.
+DUMMY_ACCESS_KEY_ID = "snapinfralocal"
+DUMMY_SECRET_ACCESS_KEY = "snapinfralocal"
+DUMMY_REGION = "us-east-1"
+
+_LOG_TAIL_LINES = 25
+
+
+class DynamoDBLocalError(Exception):
+    """DynamoDB Local could not be found, fetched, started or reached. The message is one line."""
+
+
+# --------------------------------------------------------------------------- locating the jar
+
+
+def cache_dir() -> Path:
+    """``$SNAPINFRA_DB_CACHE``, else ``$XDG_CACHE_HOME/snapinfra-db``, else ``~/.cache/snapinfra-db``."""
+    explicit = os.environ.get("SNAPINFRA_DB_CACHE")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg).expanduser() / "snapinfra-db"
+    return Path.home() / ".cache" / "snapinfra-db"
+
+
+def _default_install_dir() -> Path:
+    return cache_dir() / _CACHE_SUBDIR
+
+
+def _jar_in(path: Path) -> Path:
+    """A path to the jar itself, or to the folder that holds it."""
+    return path / JAR_NAME if path.is_dir() else path
+
+
+def find_jar(explicit: Path | None = None) -> Path | None:
+    """The DynamoDB Local jar to use, or None when there is none yet.
+
+    Order: ``explicit``, then ``$DYNAMODB_LOCAL_JAR``, then the cached copy. An explicit path or
+    the environment variable naming a file that does not exist is an error, not a fallback.
+    Either may also name the folder that holds ``DynamoDBLocal.jar``.
+    """
+    if explicit is not None:
+        jar = _jar_in(Path(explicit).expanduser())
+        if not jar.is_file():
+            raise DynamoDBLocalError(f"DynamoDB Local jar not found: {jar}")
+        return jar
+    from_env = os.environ.get("DYNAMODB_LOCAL_JAR")
+    if from_env:
+        jar = _jar_in(Path(from_env).expanduser())
+        if not jar.is_file():
+            raise DynamoDBLocalError(f"DYNAMODB_LOCAL_JAR names no jar: {jar}")
+        return jar
+    cached = _default_install_dir() / JAR_NAME
+    return cached if cached.is_file() else None
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on ``path`` (POSIX); a no-op where fcntl is missing."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _extract_emulator(tgz: Path, target: Path) -> None:
+    """Unpack the regular files under ``package/emulator/`` of ``tgz`` into ``target``."""
+    target_resolved = target.resolve()
+    found = False
+    with tarfile.open(tgz, "r:gz") as archive:
+        for member in archive:
+            name = PurePosixPath(member.name)
+            try:
+                relative = name.relative_to(_EMULATOR_PREFIX)
+            except ValueError:
+                continue
+            if not member.isfile() or not relative.parts or ".." in relative.parts:
+                continue  # folders are made as needed; links and devices are never wanted
+            out = target.joinpath(*relative.parts)
+            if not out.resolve().is_relative_to(target_resolved):
+                continue
+            source = archive.extractfile(member)
+            if source is None:
+                continue
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with source, open(out, "wb") as sink:
+                shutil.copyfileobj(source, sink, 1 << 20)
+            found = found or relative.parts == (JAR_NAME,)
+    if not found:
+        raise DynamoDBLocalError(f"{tgz.name} holds no {_EMULATOR_PREFIX}/{JAR_NAME}")
+    if not (target / LIB_DIR_NAME).is_dir():
+        raise DynamoDBLocalError(f"{tgz.name} holds no {_EMULATOR_PREFIX}/{LIB_DIR_NAME}/")
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # npm's last lines say what went wrong; its warnings come first.
+    errors = [line for line in lines if "ERR" in line] or lines
+    joined = " | ".join(errors[-3:])
+    return joined if len(joined) <= limit else joined[: limit - 3] + "..."
+
+
+def _npm_pack(package: str, into: Path, timeout: float) -> Path:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise DynamoDBLocalError(
+            "npm is not installed: it is needed once to fetch DynamoDB Local "
+            f"({package}); or set DYNAMODB_LOCAL_JAR to a DynamoDBLocal.jar"
+        )
+    try:
+        done = subprocess.run(
+            [npm, "pack", package, "--silent"],
+            cwd=into,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise DynamoDBLocalError(f"npm pack {package} took more than {timeout:.0f} s") from exc
+    except OSError as exc:
+        raise DynamoDBLocalError(f"could not run npm: {exc}") from exc
+    if done.returncode != 0:
+        detail = _one_line(done.stderr or done.stdout) or "no output"
+        raise DynamoDBLocalError(f"npm pack {package} failed (exit {done.returncode}): {detail}")
+    tarballs = sorted(into.glob("*.tgz"))
+    if len(tarballs) != 1:
+        raise DynamoDBLocalError(f"npm pack {package} left {len(tarballs)} tarballs, expected one")
+    return tarballs[0]
+
+
+def fetch_jar(dest: Path | None = None, *, package: str = NPM_PACKAGE, timeout: float = 900.0) -> Path:
+    """Fetch DynamoDB Local with ``npm pack`` into ``dest`` (default: the cache) and return the jar.
+
+    The folder is filled beside ``dest`` and renamed into place, so ``dest`` is either absent or
+    complete; a process that loses a race for the rename uses the winner's copy. A lock file beside
+    ``dest`` keeps concurrent callers from downloading twice. If ``dest`` already holds the jar,
+    nothing is fetched.
+    """
+    dest = Path(dest).expanduser() if dest is not None else _default_install_dir()
+    jar = dest / JAR_NAME
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with _file_lock(dest.parent / f".{dest.name}.lock"):
+        if jar.is_file():
+            return jar
+        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+        try:
+            pack_dir = staging / "npm"
+            pack_dir.mkdir()
+            tgz = _npm_pack(package, pack_dir, timeout)
+            unpacked = staging / "emulator"
+            unpacked.mkdir()
+            try:
+                _extract_emulator(tgz, unpacked)
+            except (tarfile.TarError, OSError) as exc:
+                raise DynamoDBLocalError(f"could not unpack {tgz.name}: {exc}") from exc
+            if dest.exists() and not jar.is_file():
+                # A leftover without a jar (not something we made): move it out of the way.
+                dest.rename(staging / "stale")
+            try:
+                unpacked.rename(dest)
+            except OSError:
+                if not jar.is_file():
+                    raise
+                # Lost the race to another process: its copy is complete, use it.
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return jar
+
+
+def ensure_jar(explicit: Path | None = None, fetch: bool = True) -> Path:
+    """The jar from :func:`find_jar`, fetching it with :func:`fetch_jar` when there is none."""
+    jar = find_jar(explicit)
+    if jar is not None:
+        return jar
+    if not fetch:
+        raise DynamoDBLocalError(
+            f"DynamoDB Local is not in {_default_install_dir()}: fetch it (needs npm) or set DYNAMODB_LOCAL_JAR"
+        )
+    return fetch_jar()
+
+
+# --------------------------------------------------------------------------- java and the network
+
+
+def java_executable() -> str | None:
+    """``$JAVA_HOME/bin/java`` when it exists, else ``java`` on PATH, else None."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home:
+        candidate = Path(java_home) / "bin" / ("java.exe" if sys.platform == "win32" else "java")
+        if candidate.is_file():
+            return str(candidate)
+    return shutil.which("java")
+
+
+def java_available() -> bool:
+    """Whether a working ``java`` runs (a stub that prints "install a JDK" does not count)."""
+    java = java_executable()
+    if java is None:
+        return False
+    try:
+        done = subprocess.run(
+            [java, "-version"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that nothing listens on right now (the OS's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something listens on ``host:port``, or the port cannot be bound on all interfaces."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        if sock.connect_ex((host, port)) == 0:
+            return True
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("", port))
+        except OSError:
+            return True
+    return False
+
+
+def local_client(endpoint_url: str, *, timeout: float | None = None, retries: int | None = None) -> DynamoDBClient:
+    """A boto3 DynamoDB client for a local endpoint, with dummy credentials and region us-east-1.
+
+    ``timeout`` sets the connect and read timeouts (seconds); ``retries`` the total attempts.
+    """
+    import boto3
+    from botocore.config import Config
+
+    config = Config()
+    if timeout is not None:
+        config = config.merge(Config(connect_timeout=timeout, read_timeout=timeout))
+    if retries is not None:
+        config = config.merge(Config(retries={"total_max_attempts": retries, "mode": "standard"}))
+    client: DynamoDBClient = boto3.session.Session().client(
+        "dynamodb",
+        endpoint_url=endpoint_url,
+        region_name=DUMMY_REGION,
+        aws_access_key_id=DUMMY_ACCESS_KEY_ID,
+        aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
+        config=config,
+    )
+    return client
+
+
+def _answers_list_tables(client: DynamoDBClient) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response = client.list_tables(Limit=1)
+    except (BotoCoreError, ClientError, OSError):
+        return False
+    return isinstance(response.get("TableNames"), list)
+
+
+def is_dynamodb_endpoint(url: str, timeout: float = 2.0) -> bool:
+    """Whether ``url`` answers ListTables like DynamoDB does (with dummy credentials)."""
+    return _answers_list_tables(local_client(url, timeout=timeout, retries=1))
+
+
+# --------------------------------------------------------------------------- the process
+
+
+_RUNNING: weakref.WeakSet[DynamoDBLocal] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for instance in list(_RUNNING):
+        with contextlib.suppress(Exception):
+            instance.stop(timeout=5)
+
+
+class DynamoDBLocal:
+    """One DynamoDB Local process.
+
+    ``port=0`` picks a free port at :meth:`start`. ``db_path`` keeps the data in that folder
+    (``-dbPath``), which wins over ``in_memory``; with neither, it is an error. The process's
+    output goes to ``log_path``, or to a temporary file removed by :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        jar: Path,
+        port: int = 0,
+        in_memory: bool = True,
+        db_path: Path | None = None,
+        delay_transient_statuses: bool = False,
+        log_path: Path | None = None,
+        *,
+        java: str | None = None,
+        java_options: Sequence[str] = (),
+    ) -> None:
+        if not in_memory and db_path is None:
+            raise ValueError("DynamoDBLocal needs db_path when in_memory is False")
+        if not 0 <= port <= 65535:
+            raise ValueError(f"invalid port {port}")
+        self.jar = Path(jar)
+        self.requested_port = port
+        self.in_memory = db_path is None
+        self.db_path = Path(db_path) if db_path is not None else None
+        self.delay_transient_statuses = delay_transient_statuses
+        self._log_path = Path(log_path) if log_path is not None else None
+        self._java = java
+        self._java_options = tuple(java_options)
+        self._port: int | None = port or None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._workdir: Path | None = None
+        self._log_handle: IO[bytes] | None = None
+        self._log_offset = 0
+
+    # ----------------------------------------------------------------- properties
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise DynamoDBLocalError("DynamoDB Local has no port yet: start it first")
+        return self._port
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def log_path(self) -> Path | None:
+        """Where the process's output goes (None before the first start when it is a temp file)."""
+        return self._log_path if self._log_path is not None else self._own_log()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def command(self) -> list[str]:
+        """The command line :meth:`start` runs (the port must be known)."""
+        java = self._java or java_executable()
+        if java is None:
+            raise DynamoDBLocalError("java is not installed: DynamoDB Local needs a Java runtime (>= 11)")
+        lib = self.jar.parent / LIB_DIR_NAME
+        args = [
+            java,
+            *self._java_options,
+            f"-Djava.library.path={lib}",
+            "-jar",
+            str(self.jar),
+            "-port",
+            str(self.port),
+            "-sharedDb",
+            "-disableTelemetry",
+        ]
+        if self.db_path is not None:
+            args += ["-dbPath", str(self.db_path)]
+        else:
+            args.append("-inMemory")
+        if self.delay_transient_statuses:
+            args.append("-delayTransientStatuses")
+        return args
+
+    def client(self) -> DynamoDBClient:
+        """A boto3 client for this instance."""
+        return local_client(self.endpoint_url)
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self, timeout: float = 30.0) -> DynamoDBLocal:
+        """Start Local and return once it answers ListTables; DynamoDBLocalError if it never does."""
+        if self.running:
+            raise DynamoDBLocalError(f"DynamoDB Local is already running (pid {self.pid})")
+        if not self.jar.is_file():
+            raise DynamoDBLocalError(f"DynamoDB Local jar not found: {self.jar}")
+        if self.db_path is not None:
+            self.db_path.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + timeout
+        # A port we picked may be taken between the pick and Java's bind: then pick another.
+        attempts = 3 if self.requested_port == 0 else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once(deadline, timeout)
+                return self
+            except _PortTaken as exc:
+                if attempt == attempts:
+                    raise DynamoDBLocalError(str(exc)) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _own_log(self) -> Path | None:
+        return self._workdir / "dynamodb-local.log" if self._workdir is not None else None
+
+    def _start_once(self, deadline: float, timeout: float) -> None:
+        self._port = self.requested_port or free_port()
+        if port_in_use(self._port):
+            # Checked first: otherwise whatever listens there would pass for us starting up.
+            raise _PortTaken(f"port {self._port} is already in use")
+        args = self.command()
+        if self._workdir is None:
+            # Local writes dynamodb-local-metadata.json into its working directory.
+            self._workdir = Path(tempfile.mkdtemp(prefix="snapinfra-ddblocal-"))
+        log_path = self.log_path
+        assert log_path is not None
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_handle = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log_offset = self._log_handle.tell()
+        try:
+            self._process = subprocess.Popen(
+                args,
+                cwd=self._workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log_handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self._cleanup()
+            raise DynamoDBLocalError(f"could not run {args[0]}: {exc}") from exc
+        _RUNNING.add(self)
+        client = local_client(self.endpoint_url, timeout=1.0, retries=1)
+        while True:
+            code = self._process.poll()
+            if code is not None:
+                tail = self._log_tail()
+                self._cleanup()
+                if "Address already in use" in tail or "BindException" in tail:
+                    raise _PortTaken(f"port {self._port} is in use: {_flatten(tail)}")
+                raise DynamoDBLocalError(
+                    f"DynamoDB Local exited with code {code} while starting: {_flatten(tail) or 'no output'}"
+                )
+            if self._port_open() and _answers_list_tables(client):
+                return
+            if time.monotonic() >= deadline:
+                tail = self._log_tail()
+                self.stop()
+                raise DynamoDBLocalError(
+                    f"DynamoDB Local did not answer on {self.endpoint_url} within {timeout:g} s: "
+                    f"{_flatten(tail) or 'no output'}"
+                )
+            time.sleep(0.1)
+
+    def _port_open(self) -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.5)
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def _log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
+        log_path = self.log_path
+        if log_path is None:
+            return ""
+        try:
+            with open(log_path, "rb") as handle:
+                handle.seek(self._log_offset)
+                text = handle.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the process group (SIGTERM, then SIGKILL after ``timeout`` s). Safe to call again."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            self._signal(process, signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._signal(process, signal.SIGKILL)
+                process.wait(timeout=timeout)
+        self._cleanup()
+
+    @staticmethod
+    def _signal(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+        try:
+            if hasattr(os, "killpg"):
+                os.killpg(process.pid, sig)
+            else:  # pragma: no cover - Windows
+                process.send_signal(sig)
+        except (ProcessLookupError, PermissionError):
+            with contextlib.suppress(OSError):
+                process.send_signal(sig)
+
+    def _cleanup(self) -> None:
+        _RUNNING.discard(self)
+        if self._process is not None and self._process.poll() is not None:
+            self._process = None
+        if self._log_handle is not None:
+            self._log_handle.close()
+            self._log_handle = None
+        if self._workdir is not None and self._process is None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def __enter__(self) -> DynamoDBLocal:
+        if not self.running:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        mode = f"db_path={self.db_path}" if self.db_path is not None else "in_memory"
+        state = f"pid={self.pid}" if self.running else "stopped"
+        return f"DynamoDBLocal(port={self._port}, {mode}, {state})"
+
+
+class _PortTaken(DynamoDBLocalError):
+    pass
+
+
+def _flatten(text: str) -> str:
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
