@@ -59,6 +59,13 @@ PrefixOpt = Annotated[
 ParallelismOpt = Annotated[
     int, typer.Option("--parallelism", min=1, max=50, help="Tables worked on at once.", show_default=True)
 ]
+LocalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--local",
+        help="Use the local DynamoDB of `snapinfra-db local` (http://localhost:8000, or the port it runs on).",
+    ),
+]
 DEFAULT_CATALOG = Path("tables.yaml")
 
 
@@ -94,9 +101,21 @@ def load(catalog: Path, prefix: str | None) -> Catalog:
     return load_catalog(catalog, prefix)
 
 
-def make_aws(region: str | None, profile: str | None, endpoint_url: str | None, parallelism: int = 10) -> Aws:
+def make_aws(
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    parallelism: int = 10,
+    local: bool = False,
+) -> Aws:
     from .aws import Aws, AwsOptions
 
+    if local:
+        if endpoint_url:
+            raise SnapinfraError("--local and --endpoint-url name two endpoints: pass one of them")
+        from .local_state import local_endpoint
+
+        endpoint_url = local_endpoint()
     return Aws(AwsOptions(region=region, profile=profile, endpoint_url=endpoint_url, parallelism=parallelism))
 
 
@@ -126,6 +145,7 @@ def plan(
     region: RegionOpt = None,
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
+    local: LocalOpt = False,
     prefix: PrefixOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON document.")] = False,
     detailed_exitcode: Annotated[
@@ -139,7 +159,7 @@ def plan(
     """
     with handle_errors():
         loaded = load(catalog, prefix)
-        the_plan = make_plan(loaded, make_aws(region, profile, endpoint_url, parallelism), parallelism)
+        the_plan = make_plan(loaded, make_aws(region, profile, endpoint_url, parallelism, local), parallelism)
         from .render import plan_json, render_plan
 
         if json_output:
@@ -156,6 +176,7 @@ def apply(
     region: RegionOpt = None,
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
+    local: LocalOpt = False,
     prefix: PrefixOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
     parallelism: ParallelismOpt = 10,
@@ -170,7 +191,7 @@ def apply(
     """
     with handle_errors():
         loaded = load(catalog, prefix)
-        aws = make_aws(region, profile, endpoint_url, parallelism)
+        aws = make_aws(region, profile, endpoint_url, parallelism, local)
         the_plan = make_plan(loaded, aws, parallelism)
         from .render import render_plan
 
@@ -234,6 +255,7 @@ def env(
     region: RegionOpt = None,
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
+    local: LocalOpt = False,
     prefix: PrefixOpt = None,
     output_format: Annotated[str, typer.Option("--format", help="dotenv or json.")] = "dotenv",
 ) -> None:
@@ -243,7 +265,7 @@ def env(
             raise SnapinfraError(f"--format must be dotenv or json, not '{output_format}'")
         loaded = load(catalog, prefix)
         mapping = dict(loaded.env_lines())
-        aws = make_aws(region, profile, endpoint_url)
+        aws = make_aws(region, profile, endpoint_url, local=local)
         try:
             mapping["AWS_REGION"] = aws.region
         except SnapinfraError:
@@ -283,3 +305,4 @@ def main(argv: list[str] | None = None) -> Any:
 
 # Commands that live in their own modules register themselves on `app` when imported.
 # (Each keeps heavy imports inside its functions, so --help stays fast.)
+from . import cli_health  # noqa: E402,F401  (registers the health command)
