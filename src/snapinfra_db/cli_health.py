@@ -1,0 +1,95 @@
+"""`snapinfra-db health`: is every catalog table there, ACTIVE, and as the catalog says?
+
+Thin: parse → health.check (or wait_until_healthy) → render → exit. Heavy imports stay inside the
+function so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .cli import (
+    DEFAULT_CATALOG,
+    CatalogOpt,
+    EndpointOpt,
+    LocalOpt,
+    ParallelismOpt,
+    PrefixOpt,
+    ProfileOpt,
+    RegionOpt,
+    app,
+    err,
+    fail,
+    handle_errors,
+    load,
+    make_aws,
+    out,
+)
+from .errors import ExitCode
+
+
+@app.command()
+def health(
+    catalog: CatalogOpt = DEFAULT_CATALOG,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    local: LocalOpt = False,
+    prefix: PrefixOpt = None,
+    parallelism: ParallelismOpt = 10,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout (and nothing else).")
+    ] = False,
+    probe: Annotated[
+        bool,
+        typer.Option("--probe", help="Time a read-only GetItem (for a key that cannot exist) on every table."),
+    ] = False,
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            "--wait",
+            metavar="SECONDS",
+            min=0,
+            help="Re-check with backoff until healthy or SECONDS have passed (exit 1 on timeout).",
+        ),
+    ] = None,
+    allow_transient: Annotated[
+        bool,
+        typer.Option(
+            "--allow-transient",
+            help="Count tables and indexes that are CREATING, UPDATING or backfilling as healthy.",
+        ),
+    ] = False,
+) -> None:
+    """Check that every catalog table exists, is ACTIVE, and matches the catalog. Changes nothing.
+
+    Per table: status, indexes, drift (the same diff as plan), PITR, TTL, stream, encryption, billing, size.
+
+    Exit codes: 0 healthy, 1 unhealthy (or still unhealthy when --wait runs out) or error.
+    """
+    with handle_errors():
+        loaded = load(catalog, prefix)
+        aws = make_aws(region, profile, endpoint_url, parallelism, local)
+        from .health import HealthReport, check, wait_until_healthy
+        from .render_health import WaitProgress, health_json, render_health
+
+        def run_check() -> HealthReport:
+            return check(aws, loaded, parallelism, probe=probe, allow_transient=allow_transient)
+
+        if wait is None:
+            report = run_check()
+        else:
+            report, _ = wait_until_healthy(run_check, wait, WaitProgress(err))
+
+        if json_output:
+            print(health_json(report))
+        else:
+            render_health(out, report)
+        if not report.healthy:
+            if wait is not None:
+                bad = [t.table for t in report.unhealthy]
+                names = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+                fail(f"still unhealthy after waiting {wait:g}s: {names}")
+            raise typer.Exit(ExitCode.ERROR)
