@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .errors import ExitCode, Refused, SnapinfraError
 
@@ -70,7 +71,11 @@ DEFAULT_CATALOG = Path("tables.yaml")
 
 
 def fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}" if "\n" not in message else message, markup="\n" not in message)
+    # Messages quote user input and paths: never let rich read them as markup ("[local]").
+    if "\n" in message:
+        err.print(message, markup=False)
+    else:
+        err.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -201,7 +206,7 @@ def apply(
         if not any(c.steps for c in the_plan.changes):
             fail("nothing can be applied: every change is blocked (see above)")
         confirm(yes, "Apply these changes?")
-        _run_plan(loaded, aws, the_plan, parallelism, wait_timeout)
+        run_plan(loaded, aws, the_plan, parallelism, wait_timeout)
 
 
 def stdin_is_terminal() -> bool:
@@ -227,7 +232,7 @@ def confirm(yes: bool, question: str, what: str = "apply", word: str | None = No
         raise Refused(f"{what} cancelled: nothing was changed")
 
 
-def _run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_timeout: float) -> None:
+def run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_timeout: float) -> None:
     from .executor import ApplyInterrupted, Executor, WaitPolicy
     from .render import apply_progress, render_results
 
@@ -264,14 +269,7 @@ def env(
         if output_format not in ("dotenv", "json"):
             raise SnapinfraError(f"--format must be dotenv or json, not '{output_format}'")
         loaded = load(catalog, prefix)
-        mapping = dict(loaded.env_lines())
-        aws = make_aws(region, profile, endpoint_url, local=local)
-        try:
-            mapping["AWS_REGION"] = aws.region
-        except SnapinfraError:
-            err.print("note: no AWS region configured; AWS_REGION left out (pass --region)")
-        if aws.options.effective_endpoint:
-            mapping["AWS_ENDPOINT_URL_DYNAMODB"] = aws.options.effective_endpoint
+        mapping = env_mapping(loaded, make_aws(region, profile, endpoint_url, local=local))
         if output_format == "json":
             import json
 
@@ -280,6 +278,18 @@ def env(
             from .render import env_lines
 
             print(env_lines(mapping))
+
+
+def env_mapping(catalog: Catalog, aws: Aws) -> dict[str, str]:
+    """The backend's environment: one variable per table, AWS_REGION, and the endpoint if any."""
+    mapping = dict(catalog.env_lines())
+    try:
+        mapping["AWS_REGION"] = aws.region
+    except SnapinfraError:
+        err.print("note: no AWS region configured; AWS_REGION left out (pass --region)")
+    if aws.options.effective_endpoint:
+        mapping["AWS_ENDPOINT_URL_DYNAMODB"] = aws.options.effective_endpoint
+    return mapping
 
 
 def _version_callback(value: bool) -> None:
@@ -305,4 +315,7 @@ def main(argv: list[str] | None = None) -> Any:
 
 # Commands that live in their own modules register themselves on `app` when imported.
 # (Each keeps heavy imports inside its functions, so --help stays fast.)
-from . import cli_health  # noqa: E402,F401  (registers the health command)
+from . import (  # noqa: E402,F401
+    cli_health,  # health
+    cli_local,  # local, local status, local stop
+)

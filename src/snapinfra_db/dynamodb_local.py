@@ -389,6 +389,7 @@ class DynamoDBLocal:
         *,
         java: str | None = None,
         java_options: Sequence[str] = (),
+        workdir: Path | None = None,
     ) -> None:
         if not in_memory and db_path is None:
             raise ValueError("DynamoDBLocal needs db_path when in_memory is False")
@@ -404,7 +405,9 @@ class DynamoDBLocal:
         self._java_options = tuple(java_options)
         self._port: int | None = port or None
         self._process: subprocess.Popen[bytes] | None = None
-        self._workdir: Path | None = None
+        # A given working directory is kept; a temporary one is removed by stop().
+        self._own_workdir = workdir is None
+        self._workdir: Path | None = Path(workdir) if workdir is not None else None
         self._log_handle: IO[bytes] | None = None
         self._log_offset = 0
 
@@ -487,6 +490,10 @@ class DynamoDBLocal:
     def _own_log(self) -> Path | None:
         return self._workdir / "dynamodb-local.log" if self._workdir is not None else None
 
+    def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
+        """The last lines the process wrote since it was started."""
+        return self._log_tail(lines)
+
     def _start_once(self, deadline: float, timeout: float) -> None:
         self._port = self.requested_port or free_port()
         if port_in_use(self._port):
@@ -496,6 +503,7 @@ class DynamoDBLocal:
         if self._workdir is None:
             # Local writes dynamodb-local-metadata.json into its working directory.
             self._workdir = Path(tempfile.mkdtemp(prefix="snapinfra-ddblocal-"))
+        self._workdir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_path
         assert log_path is not None
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -565,6 +573,25 @@ class DynamoDBLocal:
                 process.wait(timeout=timeout)
         self._cleanup()
 
+    def detach(self) -> int:
+        """Let the running process outlive this Python process; return its pid.
+
+        After this, :meth:`stop` and the exit hook leave it alone: it is stopped by pid
+        (``snapinfra-db local stop``). Needs a ``log_path`` and ``workdir`` that outlive us too.
+        """
+        process = self._process
+        if process is None or process.poll() is not None:
+            raise DynamoDBLocalError("DynamoDB Local is not running")
+        if self._log_path is None or self._own_workdir:
+            raise DynamoDBLocalError("a detached DynamoDB Local needs its own log_path and workdir")
+        _RUNNING.discard(self)
+        if self._log_handle is not None:
+            self._log_handle.close()  # the child keeps its own descriptor
+            self._log_handle = None
+        # Forget the child: Popen's destructor does not kill, and we must not reap it either.
+        self._process = None
+        return process.pid
+
     @staticmethod
     def _signal(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
         try:
@@ -583,7 +610,7 @@ class DynamoDBLocal:
         if self._log_handle is not None:
             self._log_handle.close()
             self._log_handle = None
-        if self._workdir is not None and self._process is None:
+        if self._workdir is not None and self._process is None and self._own_workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
 

