@@ -20,10 +20,11 @@ ensure_venv() {
     "$python" -m venv .venv
   fi
   # Reinstall only when the dependencies or the requested extras changed.
-  local stamp=".venv/.snapinfra-db-installed"
+  # One stamp per set of extras: the test and quick-start scripts share the venv without
+  # reinstalling each other's packages.
+  local stamp=".venv/.snapinfra-db-installed-${extras//,/-}"
   local want
-  want="$(cat pyproject.toml; echo "extras=$extras")"
-  want="$(printf '%s' "$want" | .venv/bin/python -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
+  want="$(.venv/bin/python -c 'import hashlib,sys; print(hashlib.sha256(open("pyproject.toml","rb").read()).hexdigest())')"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "==> installing snapinfra-db[$extras] into .venv" >&2
     .venv/bin/python -m pip install --quiet --upgrade pip
