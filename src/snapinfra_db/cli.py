@@ -319,3 +319,5 @@ from . import (  # noqa: E402,F401
     cli_health,  # health
     cli_local,  # local, local status, local stop
 )
+
+from . import cli_purge  # noqa: E402,F401  # isort: skip  (registers purge-legacy, destroy, restore-export)

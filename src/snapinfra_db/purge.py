@@ -1,0 +1,392 @@
+"""Deleting tables without losing data by accident: shared by purge-legacy and destroy.
+
+``inspect`` reads what is there (DescribeTable's approximate figures, or an exact Scan COUNT) and
+says, per table, which safeguard will run or why the table will be refused. ``Purger.run`` then
+works on the tables concurrently; per table:
+
+1. describe it (not found → already gone; DELETING → wait until gone);
+2. refuse it if deletion protection is on and ``--disable-deletion-protection`` was not given;
+3. make the copies asked for, each known good before going on: the export (export.py, verified
+   line count, atomic rename) and/or an on-demand backup waited for until AVAILABLE. An endpoint
+   without backups (DynamoDB Local: UnknownOperationException) refuses the table;
+4. turn deletion protection off (its own UpdateTable) if it was on;
+5. DeleteTable and wait, with backoff, until DescribeTable says ResourceNotFound.
+
+One table's failure never stops the others. Nothing here prints: progress goes through a callback.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from .errors import SnapinfraError
+from .live import UNSUPPORTED_CODES, engine_of
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Status = Literal["deleted", "already gone", "skipped", "failed"]
+Event = Callable[[str, str], None]  # (table, message)
+
+
+@dataclass(frozen=True)
+class Safeguards:
+    """What copy is made before a table is deleted."""
+
+    backup: bool
+    export_dir: Path | None
+
+    @property
+    def none(self) -> bool:
+        return not self.backup and self.export_dir is None
+
+    def describe(self) -> str:
+        parts = []
+        if self.export_dir is not None:
+            parts.append(f"export to {self.export_dir}")
+        if self.backup:
+            parts.append("on-demand backup")
+        return " + ".join(parts) if parts else "NONE (--no-backup)"
+
+
+@dataclass(frozen=True)
+class Found:
+    """One table as seen before anything is changed."""
+
+    table: str
+    exists: bool
+    status: str | None = None
+    item_count: int | None = None
+    size_bytes: int | None = None
+    exact_count: bool = False
+    deletion_protection: bool = False
+    engine: str | None = None
+    safeguard: str = ""
+    # Why this table will be refused (nothing done to it), known before starting; None if it will go.
+    refusal: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TableResult:
+    table: str
+    status: Status
+    reason: str | None = None
+    backup_arn: str | None = None
+    backup_name: str | None = None
+    export_file: str | None = None
+    schema_file: str | None = None
+    items_exported: int | None = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Refusal(SnapinfraError):
+    """This table is left alone, on purpose: the reason says which flag would change that."""
+
+
+class WaitPolicy:
+    """Poll from `first` seconds, growing by `factor` up to `cap`, for at most `timeout` seconds."""
+
+    def __init__(self, timeout: float = 3600.0, first: float = 0.25, factor: float = 1.6, cap: float = 5.0) -> None:
+        self.timeout, self.first, self.factor, self.cap = timeout, first, factor, cap
+
+    def delays(self) -> Iterable[float]:
+        deadline = time.monotonic() + self.timeout
+        delay = self.first
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            yield min(delay, left)
+            delay = min(delay * self.factor, self.cap)
+
+
+def backup_name(table: str, now: datetime | None = None) -> str:
+    """`<table>-purge-<UTC timestamp>`, trimmed to DynamoDB's 255 characters."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    suffix = f"-purge-{stamp}"
+    return table[: 255 - len(suffix)] + suffix
+
+
+def _code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def message_of(exc: BaseException) -> str:
+    from .aws import translate
+
+    if isinstance(exc, SnapinfraError):
+        return str(exc)
+    translated = translate(exc)
+    return str(translated) if translated is not None else f"{type(exc).__name__}: {exc}"
+
+
+def exact_count(client: DynamoDBClient, table: str) -> int:
+    """The exact number of items: a paginated Scan with Select=COUNT (reads the whole table)."""
+    params: dict[str, Any] = {"TableName": table, "Select": "COUNT"}
+    total = 0
+    while True:
+        page = client.scan(**params)
+        total += int(page.get("Count", 0))
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            return total
+        params["ExclusiveStartKey"] = last
+
+
+def _backups_unsupported(engine: str | None) -> bool:
+    return engine == "ddblocal"
+
+
+def refusal_for(
+    *, exists: bool, protected: bool, engine: str | None, safeguards: Safeguards, disable_protection: bool
+) -> str | None:
+    if not exists:
+        return None
+    if protected and not disable_protection:
+        return "deletion protection is on: pass --disable-deletion-protection to turn it off and delete"
+    if safeguards.backup and _backups_unsupported(engine):
+        return (
+            "this endpoint cannot make backups (DynamoDB Local): pass --export-dir DIR to export the items "
+            "first, or --no-backup to delete without a copy"
+        )
+    return None
+
+
+def inspect(
+    client: DynamoDBClient,
+    tables: list[str],
+    safeguards: Safeguards,
+    *,
+    disable_protection: bool = False,
+    count_exactly: bool = False,
+    parallelism: int = 10,
+) -> list[Found]:
+    """What each table looks like now, and what will happen to it. Changes nothing."""
+
+    def one(name: str) -> Found:
+        try:
+            table = client.describe_table(TableName=name)["Table"]
+        except client.exceptions.ResourceNotFoundException:
+            return Found(table=name, exists=False, safeguard="-")
+        engine = engine_of(table.get("TableArn", ""))
+        protected = bool(table.get("DeletionProtectionEnabled", False))
+        status = table.get("TableStatus")
+        count: int | None = table.get("ItemCount")
+        if count_exactly and status != "DELETING":
+            try:
+                count = exact_count(client, name)
+            except client.exceptions.ResourceNotFoundException:
+                return Found(table=name, exists=False, safeguard="-")
+        return Found(
+            table=name,
+            exists=True,
+            status=status,
+            item_count=count,
+            size_bytes=table.get("TableSizeBytes"),
+            exact_count=count_exactly,
+            deletion_protection=protected,
+            engine=engine,
+            safeguard=safeguards.describe() if status != "DELETING" else "- (already being deleted)",
+            refusal=refusal_for(
+                exists=True,
+                protected=protected and status != "DELETING",
+                engine=engine,
+                safeguards=safeguards if status != "DELETING" else Safeguards(False, None),
+                disable_protection=disable_protection,
+            ),
+        )
+
+    if not tables:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(tables)))) as pool:
+        return list(pool.map(one, tables))
+
+
+class Purger:
+    """Copies, then deletes, a list of tables; concurrently, each table on its own."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        safeguards: Safeguards,
+        *,
+        disable_protection: bool = False,
+        parallelism: int = 10,
+        policy: WaitPolicy | None = None,
+        on_event: Event | None = None,
+        export_segments: int | None = None,
+    ) -> None:
+        self.client = client
+        self.safeguards = safeguards
+        self.disable_protection = disable_protection
+        self.parallelism = parallelism
+        self.policy = policy or WaitPolicy()
+        self.on_event = on_event
+        self.export_segments = export_segments
+
+    def _event(self, table: str, message: str) -> None:
+        if self.on_event is not None:
+            self.on_event(table, message)
+
+    def run(self, tables: list[str]) -> list[TableResult]:
+        if not tables:
+            return []
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(self.parallelism, len(tables))), thread_name_prefix="purge"
+        ) as pool:
+            return list(pool.map(self.purge_one, tables))
+
+    # -- one table ---------------------------------------------------------------------------
+
+    def purge_one(self, name: str) -> TableResult:
+        started = time.monotonic()
+        result = TableResult(table=name, status="failed")
+        try:
+            self._purge(name, result)
+        except Refusal as exc:
+            result.status, result.reason = "skipped", str(exc)
+            self._event(name, f"skipped: {exc}")
+        except Exception as exc:
+            result.status, result.reason = "failed", message_of(exc)
+            self._event(name, f"failed: {result.reason}")
+        result.seconds = round(time.monotonic() - started, 3)
+        return result
+
+    def _describe(self, name: str) -> dict[str, Any] | None:
+        try:
+            return dict(self.client.describe_table(TableName=name)["Table"])
+        except self.client.exceptions.ResourceNotFoundException:
+            return None
+
+    def _wait_settled(self, name: str) -> dict[str, Any] | None:
+        """Wait while the table is CREATING/UPDATING (or an index is busy); None once it is gone."""
+        table = self._describe(name)
+        delays = iter(self.policy.delays())
+        while table is not None and table.get("TableStatus") != "DELETING":
+            busy = table.get("TableStatus") != "ACTIVE" or any(
+                g.get("IndexStatus") not in ("ACTIVE", None) for g in table.get("GlobalSecondaryIndexes") or []
+            )
+            if not busy:
+                return table
+            delay = next(delays, None)
+            if delay is None:
+                raise SnapinfraError(f"{name} stayed {table.get('TableStatus')} for {self.policy.timeout:g}s")
+            self._event(name, f"waiting: table {table.get('TableStatus')}")
+            time.sleep(delay)
+            table = self._describe(name)
+        return table
+
+    def _purge(self, name: str, result: TableResult) -> None:
+        table = self._wait_settled(name)
+        if table is None:
+            result.status = "already gone"
+            return
+        if table.get("TableStatus") == "DELETING":
+            self._event(name, "already being deleted; waiting until gone")
+            self._wait_gone(name)
+            result.status = "already gone"
+            return
+        protected = bool(table.get("DeletionProtectionEnabled", False))
+        engine = engine_of(table.get("TableArn", ""))
+        reason = refusal_for(
+            exists=True,
+            protected=protected,
+            engine=engine,
+            safeguards=self.safeguards,
+            disable_protection=self.disable_protection,
+        )
+        if reason:
+            raise Refusal(reason)
+
+        if self.safeguards.export_dir is not None:
+            from .export import export_table
+
+            self._event(name, f"exporting to {self.safeguards.export_dir}")
+            exported = export_table(
+                self.client,
+                name,
+                self.safeguards.export_dir,
+                segments=self.export_segments,
+                on_progress=self._event,
+            )
+            result.export_file = str(exported.items_file)
+            result.schema_file = str(exported.schema_file)
+            result.items_exported = exported.items
+            self._event(name, f"exported {exported.items} items to {exported.items_file}")
+
+        if self.safeguards.backup:
+            self._backup(name, result)
+
+        if protected:
+            self._event(name, "turning deletion protection off")
+            self.client.update_table(TableName=name, DeletionProtectionEnabled=False)
+            result.notes.append("deletion protection turned off")
+            if self._wait_settled(name) is None:
+                result.status = "already gone"
+                return
+
+        self._event(name, "deleting")
+        try:
+            self.client.delete_table(TableName=name)
+        except self.client.exceptions.ResourceNotFoundException:
+            result.status = "already gone"
+            return
+        self._wait_gone(name)
+        result.status = "deleted"
+        self._event(name, "deleted")
+
+    def _backup(self, name: str, result: TableResult) -> None:
+        backup = backup_name(name)
+        self._event(name, f"creating backup {backup}")
+        try:
+            created = self.client.create_backup(TableName=name, BackupName=backup)
+        except Exception as exc:
+            if _code(exc) in UNSUPPORTED_CODES:
+                raise Refusal(
+                    "this endpoint cannot make backups (UnknownOperationException): pass --export-dir DIR to "
+                    "export the items first, or --no-backup to delete without a copy"
+                ) from None
+            raise
+        arn = created["BackupDetails"]["BackupArn"]
+        result.backup_arn, result.backup_name = arn, backup
+        status: str | None = created["BackupDetails"].get("BackupStatus")
+        delays = iter(self.policy.delays())
+        while status != "AVAILABLE":
+            if status == "DELETED":
+                raise SnapinfraError(f"backup {arn} was deleted before it became AVAILABLE: table kept")
+            delay = next(delays, None)
+            if delay is None:
+                raise SnapinfraError(
+                    f"backup {arn} not AVAILABLE after {self.policy.timeout:g}s (still {status}): table kept"
+                )
+            self._event(name, f"backup {status}")
+            time.sleep(delay)
+            description = self.client.describe_backup(BackupArn=arn)["BackupDescription"]
+            status = description.get("BackupDetails", {}).get("BackupStatus")
+        self._event(name, f"backup AVAILABLE: {arn}")
+
+    def _wait_gone(self, name: str) -> None:
+        for delay in self.policy.delays():
+            table = self._describe(name)
+            if table is None:
+                return
+            self._event(name, f"waiting: {table.get('TableStatus')}")
+            time.sleep(delay)
+        if self._describe(name) is not None:
+            raise SnapinfraError(f"{name} still exists after {self.policy.timeout:g}s (DeleteTable was accepted)")
