@@ -626,3 +626,21 @@ def test_numbers_keep_their_dynamodb_form(engine: Any, tmp_path: Path) -> None:
     assert cli("restore-export", str(exports), "--endpoint-url", engine.endpoint_url).exit_code == 0
     item = client.get_item(TableName="rhinoback-deployments", Key={"id": {"S": "n"}}, ConsistentRead=True)["Item"]
     assert Decimal(item["v"]["N"]) == Decimal(big)
+
+
+def test_an_interrupt_stops_before_any_further_deletion(engine: Any, tmp_path: Path) -> None:
+    """Ctrl-C sets `stop`: a table whose export finished is not deleted, the others are not started."""
+    client = engine.client()
+    create_legacy(client, ["rhinoback-users", "rhinoback-deployments"])
+    purger = Purger(client, Safeguards(backup=False, export_dir=tmp_path), parallelism=1)
+
+    def on_event(table: str, message: str) -> None:
+        if message.startswith("exported ") and " to " in message:
+            purger.stop.set()  # what Purger.run does on KeyboardInterrupt
+
+    purger.on_event = on_event
+    results = purger.run(["rhinoback-users", "rhinoback-deployments"])
+    assert [r.status for r in results] == ["skipped", "skipped"]
+    assert "interrupted" in (results[0].reason or "")
+    assert results[0].export_file is not None  # the export itself completed and is kept
+    assert {"rhinoback-users", "rhinoback-deployments"} <= table_names(client)

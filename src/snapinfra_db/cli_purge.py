@@ -89,7 +89,7 @@ def _run_purge(
     wait_timeout: float,
 ) -> None:
     from .export import check_writable_dir
-    from .purge import Purger, Safeguards, WaitPolicy, inspect
+    from .purge import PurgeInterrupted, Purger, Safeguards, TableResult, WaitPolicy, inspect
     from .render_purge import ProgressLines, render_found, render_summary, summary_json
 
     safeguards = Safeguards(backup=export_dir is None if backup is None else backup, export_dir=export_dir)
@@ -110,7 +110,8 @@ def _run_purge(
     if not existing:
         err.print(f"all {len(found)} tables are already gone: nothing to do")
         if json_output:
-            print(summary_json(command, found, None if dry_run else [], dry_run=dry_run))
+            gone = None if dry_run else [TableResult(table=f.table, status="already gone") for f in found]
+            print(summary_json(command, found, gone, dry_run=dry_run))
         return
     if safeguards.none:
         err.print("[red]warning:[/red] --no-backup without --export-dir: tables are deleted with NO copy")
@@ -141,7 +142,14 @@ def _run_purge(
         policy=WaitPolicy(timeout=wait_timeout),
         on_event=ProgressLines(err),
     )
-    results = purger.run(tables)
+    try:
+        results = purger.run(tables)
+    except PurgeInterrupted as exc:
+        if json_output:
+            print(summary_json(command, found, exc.results, safeguard=safeguards.describe()))
+        else:
+            render_summary(out, exc.results)
+        fail(str(exc), 130)
     if json_output:
         print(summary_json(command, found, results, safeguard=safeguards.describe()))
     else:

@@ -212,10 +212,12 @@ def export_table(
     *,
     segments: int | None = None,
     on_progress: Progress | None = None,
+    cancel: threading.Event | None = None,
 ) -> ExportResult:
     """Write every item of `table` to DIR/<table>.jsonl and its description to DIR/<table>.schema.json.
 
-    Raises ExportError (with no file left under either final name) unless the export is complete.
+    Raises ExportError (with no file left under either final name) unless the export is complete,
+    and when `cancel` is set (Ctrl-C) before it is.
     """
     started = time.monotonic()
     check_writable_dir(directory)
@@ -235,6 +237,8 @@ def export_table(
         for page in scan_pages(client, table, segment, total):
             if failed.is_set():
                 return count
+            if cancel is not None and cancel.is_set():
+                raise ExportError(f"export of {table} interrupted")
             text = "".join(encode_item(item) + "\n" for item in page)
             with lock:
                 handle.write(text)

@@ -17,6 +17,7 @@ One table's failure never stops the others. Nothing here prints: progress goes t
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -94,6 +95,17 @@ class TableResult:
 
 class Refusal(SnapinfraError):
     """This table is left alone, on purpose: the reason says which flag would change that."""
+
+
+class PurgeInterrupted(SnapinfraError):
+    """Ctrl-C: tables not yet deleted were left alone; `results` says what happened to each."""
+
+    def __init__(self, results: list[TableResult]) -> None:
+        self.results = results
+        super().__init__(
+            "interrupted: no further table was deleted (a DeleteTable already sent finishes in DynamoDB); "
+            "run the command again to finish"
+        )
 
 
 class WaitPolicy:
@@ -239,18 +251,31 @@ class Purger:
         self.policy = policy or WaitPolicy()
         self.on_event = on_event
         self.export_segments = export_segments
+        self.stop = threading.Event()
 
     def _event(self, table: str, message: str) -> None:
         if self.on_event is not None:
             self.on_event(table, message)
 
     def run(self, tables: list[str]) -> list[TableResult]:
+        """Every table's result, in the order given. Ctrl-C stops before any further deletion."""
         if not tables:
             return []
-        with ThreadPoolExecutor(
-            max_workers=max(1, min(self.parallelism, len(tables))), thread_name_prefix="purge"
-        ) as pool:
-            return list(pool.map(self.purge_one, tables))
+        pool = ThreadPoolExecutor(max_workers=max(1, min(self.parallelism, len(tables))), thread_name_prefix="purge")
+        futures = [pool.submit(self.purge_one, name) for name in tables]
+        try:
+            results = [f.result() for f in futures]
+        except KeyboardInterrupt:
+            self.stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            done = [f.result() for f in futures if f.done() and not f.cancelled()]
+            raise PurgeInterrupted(done) from None
+        pool.shutdown()
+        return results
+
+    def _check_stop(self) -> None:
+        if self.stop.is_set():
+            raise Refusal("interrupted before this step: nothing more was done to this table")
 
     # -- one table ---------------------------------------------------------------------------
 
@@ -313,6 +338,7 @@ class Purger:
         )
         if reason:
             raise Refusal(reason)
+        self._check_stop()
 
         if self.safeguards.export_dir is not None:
             from .export import export_table
@@ -324,6 +350,7 @@ class Purger:
                 self.safeguards.export_dir,
                 segments=self.export_segments,
                 on_progress=self._event,
+                cancel=self.stop,
             )
             result.export_file = str(exported.items_file)
             result.schema_file = str(exported.schema_file)
@@ -333,6 +360,7 @@ class Purger:
         if self.safeguards.backup:
             self._backup(name, result)
 
+        self._check_stop()
         if protected:
             self._event(name, "turning deletion protection off")
             self.client.update_table(TableName=name, DeletionProtectionEnabled=False)
@@ -341,6 +369,7 @@ class Purger:
                 result.status = "already gone"
                 return
 
+        self._check_stop()
         self._event(name, "deleting")
         try:
             self.client.delete_table(TableName=name)
@@ -349,6 +378,8 @@ class Purger:
             return
         self._wait_gone(name)
         result.status = "deleted"
+        if self.stop.is_set():
+            result.notes.append("DeleteTable accepted; not waited for (interrupted)")
         self._event(name, "deleted")
 
     def _backup(self, name: str, result: TableResult) -> None:
@@ -375,6 +406,7 @@ class Purger:
                 raise SnapinfraError(
                     f"backup {arn} not AVAILABLE after {self.policy.timeout:g}s (still {status}): table kept"
                 )
+            self._check_stop()
             self._event(name, f"backup {status}")
             time.sleep(delay)
             description = self.client.describe_backup(BackupArn=arn)["BackupDescription"]
@@ -386,6 +418,8 @@ class Purger:
             table = self._describe(name)
             if table is None:
                 return
+            if self.stop.is_set():
+                return  # DeleteTable was accepted: DynamoDB finishes it
             self._event(name, f"waiting: {table.get('TableStatus')}")
             time.sleep(delay)
         if self._describe(name) is not None:
