@@ -1,0 +1,46 @@
+"""`--help` must be instant: no command module may import boto3 (or moto) just to describe itself."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from snapinfra_db.cli import app
+
+CHECK = """
+import sys
+from snapinfra_db.cli import main
+try:
+    main({args!r})
+except SystemExit as exit:
+    code = exit.code
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore", "moto"))
+print("HEAVY", heavy, "CODE", code)
+"""
+
+
+def _commands() -> list[list[str]]:
+    import typer.main
+
+    group = typer.main.get_group(app)
+    found: list[list[str]] = [[]]
+    for name, command in group.commands.items():
+        found.append([name])
+        for sub in getattr(command, "commands", {}):
+            found.append([name, sub])
+    return found
+
+
+@pytest.mark.parametrize("words", _commands(), ids=lambda w: " ".join(w) or "(root)")
+def test_help_does_not_import_boto3(words: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK.format(args=[*words, "--help"])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    last = done.stdout.strip().splitlines()[-1]
+    assert last == "HEAVY [] CODE 0", done.stdout + done.stderr
