@@ -585,7 +585,8 @@ def test_unknown_operation_on_create_backup_refuses_that_table(ddblocal_engine: 
         purger = Purger(client, Safeguards(backup=True, export_dir=None), policy=WaitPolicy(first=0.05))
         results = {r.table: r for r in purger.run(["rhinoback-users", "rhinoback-deployments"])}
     assert {r.status for r in results.values()} == {"skipped"}
-    assert "UnknownOperationException" in (results["rhinoback-users"].reason or "")
+    hint = results["rhinoback-users"].hint or ""
+    assert "UnknownOperationException" in hint and "--export-dir" in hint and "--no-backup" in hint
     assert {"rhinoback-users", "rhinoback-deployments"} <= table_names(client)
 
 

@@ -105,7 +105,8 @@ def _run_purge(
         count_exactly=count_exactly,
         parallelism=parallelism,
     )
-    render_found(view, found, f"{command}: {len(tables)} table{'s' if len(tables) != 1 else ''}")
+    title = f"{command}: {len(tables)} table{'s' if len(tables) != 1 else ''}"
+    render_found(view, found, title, safeguards.describe())
     existing = [f for f in found if f.exists]
     if not existing:
         err.print(f"all {len(found)} tables are already gone: nothing to do")
@@ -132,7 +133,16 @@ def _run_purge(
             word=word,
         )
     else:
-        err.print("every existing table is refused (see above): nothing will be deleted")
+        # Nothing can go: say so without touching anything (and without asking).
+        results = [
+            TableResult(table=f.table, status="skipped", reason=f.refusal, hint=f.hint)
+            if f.exists
+            else TableResult(table=f.table, status="already gone")
+            for f in found
+        ]
+        if json_output:
+            print(summary_json(command, found, results, safeguard=safeguards.describe()))
+        fail("every existing table is refused (see above): nothing was deleted")
 
     purger = Purger(
         aws.dynamodb,

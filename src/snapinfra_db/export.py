@@ -573,4 +573,6 @@ def restore_table(
                 inflight.pop(0).result()
         for future in inflight:
             future.result()
+    if on_progress:
+        on_progress(name, f"done: {written} items written")
     return RestoreResult(source, name, created, written, ttl_attribute, time.monotonic() - started)

@@ -47,13 +47,17 @@ class Safeguards:
     def none(self) -> bool:
         return not self.backup and self.export_dir is None
 
+    def short(self) -> str:
+        parts = (["export"] if self.export_dir is not None else []) + (["backup"] if self.backup else [])
+        return " + ".join(parts) if parts else "NONE"
+
     def describe(self) -> str:
         parts = []
         if self.export_dir is not None:
-            parts.append(f"export to {self.export_dir}")
+            parts.append(f"export every item to {self.export_dir}/<table>.jsonl (verified)")
         if self.backup:
-            parts.append("on-demand backup")
-        return " + ".join(parts) if parts else "NONE (--no-backup)"
+            parts.append("on-demand backup <table>-purge-<UTC time>, waited for until AVAILABLE")
+        return " and ".join(parts) if parts else "NO copy (--no-backup)"
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class Found:
     safeguard: str = ""
     # Why this table will be refused (nothing done to it), known before starting; None if it will go.
     refusal: str | None = None
+    hint: str | None = None  # which flag would change that
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,6 +86,7 @@ class TableResult:
     table: str
     status: Status
     reason: str | None = None
+    hint: str | None = None
     backup_arn: str | None = None
     backup_name: str | None = None
     export_file: str | None = None
@@ -94,7 +100,22 @@ class TableResult:
 
 
 class Refusal(SnapinfraError):
-    """This table is left alone, on purpose: the reason says which flag would change that."""
+    """This table is left alone, on purpose: the reason is short, the hint says which flag would change that."""
+
+    def __init__(self, reason: str, hint: str | None = None) -> None:
+        super().__init__(reason)
+        self.hint = hint
+
+
+PROTECTED = (
+    "deletion protection is on",
+    "pass --disable-deletion-protection to turn deletion protection off (UpdateTable) and delete",
+)
+NO_BACKUPS = (
+    "this endpoint cannot make backups",
+    "DynamoDB Local has no backups (UnknownOperationException): pass --export-dir DIR to export the items "
+    "first, or --no-backup to delete without a copy",
+)
 
 
 class PurgeInterrupted(SnapinfraError):
@@ -167,16 +188,14 @@ def _backups_unsupported(engine: str | None) -> bool:
 
 def refusal_for(
     *, exists: bool, protected: bool, engine: str | None, safeguards: Safeguards, disable_protection: bool
-) -> str | None:
+) -> tuple[str, str] | None:
+    """(reason, hint) when the table will be left alone, else None."""
     if not exists:
         return None
     if protected and not disable_protection:
-        return "deletion protection is on: pass --disable-deletion-protection to turn it off and delete"
+        return PROTECTED
     if safeguards.backup and _backups_unsupported(engine):
-        return (
-            "this endpoint cannot make backups (DynamoDB Local): pass --export-dir DIR to export the items "
-            "first, or --no-backup to delete without a copy"
-        )
+        return NO_BACKUPS
     return None
 
 
@@ -205,6 +224,13 @@ def inspect(
                 count = exact_count(client, name)
             except client.exceptions.ResourceNotFoundException:
                 return Found(table=name, exists=False, safeguard="-")
+        refusal = refusal_for(
+            exists=True,
+            protected=protected and status != "DELETING",
+            engine=engine,
+            safeguards=safeguards if status != "DELETING" else Safeguards(False, None),
+            disable_protection=disable_protection,
+        )
         return Found(
             table=name,
             exists=True,
@@ -214,14 +240,9 @@ def inspect(
             exact_count=count_exactly,
             deletion_protection=protected,
             engine=engine,
-            safeguard=safeguards.describe() if status != "DELETING" else "- (already being deleted)",
-            refusal=refusal_for(
-                exists=True,
-                protected=protected and status != "DELETING",
-                engine=engine,
-                safeguards=safeguards if status != "DELETING" else Safeguards(False, None),
-                disable_protection=disable_protection,
-            ),
+            safeguard=safeguards.short() if status != "DELETING" else "- (already being deleted)",
+            refusal=refusal[0] if refusal else None,
+            hint=refusal[1] if refusal else None,
         )
 
     if not tables:
@@ -275,7 +296,7 @@ class Purger:
 
     def _check_stop(self) -> None:
         if self.stop.is_set():
-            raise Refusal("interrupted before this step: nothing more was done to this table")
+            raise Refusal("interrupted: nothing more was done to this table", "run the command again to finish")
 
     # -- one table ---------------------------------------------------------------------------
 
@@ -285,7 +306,7 @@ class Purger:
         try:
             self._purge(name, result)
         except Refusal as exc:
-            result.status, result.reason = "skipped", str(exc)
+            result.status, result.reason, result.hint = "skipped", str(exc), exc.hint
             self._event(name, f"skipped: {exc}")
         except Exception as exc:
             result.status, result.reason = "failed", message_of(exc)
@@ -337,7 +358,7 @@ class Purger:
             disable_protection=self.disable_protection,
         )
         if reason:
-            raise Refusal(reason)
+            raise Refusal(*reason)
         self._check_stop()
 
         if self.safeguards.export_dir is not None:
@@ -365,22 +386,33 @@ class Purger:
             self._event(name, "turning deletion protection off")
             self.client.update_table(TableName=name, DeletionProtectionEnabled=False)
             result.notes.append("deletion protection turned off")
-            if self._wait_settled(name) is None:
+        try:
+            if protected and self._wait_settled(name) is None:
                 result.status = "already gone"
                 return
-
-        self._check_stop()
-        self._event(name, "deleting")
-        try:
+            self._check_stop()
+            self._event(name, "deleting")
             self.client.delete_table(TableName=name)
         except self.client.exceptions.ResourceNotFoundException:
             result.status = "already gone"
             return
+        except BaseException:
+            if protected:
+                self._protect_again(name, result)
+            raise
         self._wait_gone(name)
         result.status = "deleted"
         if self.stop.is_set():
             result.notes.append("DeleteTable accepted; not waited for (interrupted)")
         self._event(name, "deleted")
+
+    def _protect_again(self, name: str, result: TableResult) -> None:
+        """The table was not deleted after all: put its deletion protection back."""
+        try:
+            self.client.update_table(TableName=name, DeletionProtectionEnabled=True)
+            result.notes.append("deletion protection turned back on")
+        except Exception as exc:
+            result.notes.append(f"deletion protection is OFF and could not be turned back on: {message_of(exc)}")
 
     def _backup(self, name: str, result: TableResult) -> None:
         backup = backup_name(name)
@@ -390,8 +422,9 @@ class Purger:
         except Exception as exc:
             if _code(exc) in UNSUPPORTED_CODES:
                 raise Refusal(
-                    "this endpoint cannot make backups (UnknownOperationException): pass --export-dir DIR to "
-                    "export the items first, or --no-backup to delete without a copy"
+                    NO_BACKUPS[0],
+                    "CreateBackup answered UnknownOperationException: pass --export-dir DIR to export the items "
+                    "first, or --no-backup to delete without a copy",
                 ) from None
             raise
         arn = created["BackupDetails"]["BackupArn"]

@@ -42,7 +42,7 @@ def _count(found: Found) -> str:
     return f"{found.item_count:,}" if found.exact_count else f"≈{found.item_count:,}"
 
 
-def render_found(console: Console, found: Sequence[Found], title: str) -> None:
+def render_found(console: Console, found: Sequence[Found], title: str, safeguard: str = "") -> None:
     """Each table: whether it exists, items and size (approximate unless --exact-count), protection, safeguard."""
     exact = any(f.exact_count for f in found)
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
@@ -59,18 +59,27 @@ def render_found(console: Console, found: Sequence[Found], title: str) -> None:
         exists = "yes" if f.status in (None, "ACTIVE") else f"yes ({escape(f.status or '')})"
         protection = "[yellow]on[/yellow]" if f.deletion_protection else "off"
         if f.refusal:
-            action = f"[yellow]refused:[/yellow] {escape(f.refusal)}"
-        elif f.safeguard.startswith("NONE"):
-            action = f"[red]{escape(f.safeguard)}[/red], then delete"
+            action = f"[yellow]refused: {escape(f.refusal)}[/yellow]"
+        elif f.safeguard == "NONE":
+            action = "[red]delete with NO copy[/red]"
         else:
             action = f"{escape(f.safeguard)}, then delete"
         table.add_row(escape(f.table), exists, _count(f), human_bytes(f.size_bytes), protection, action)
     console.print(table)
+    if safeguard and any(f.exists and not f.refusal for f in found):
+        console.print(f"before deleting each table: {escape(safeguard)}")
+    _hints(console, [(f.refusal, f.hint) for f in found])
     if not exact and any(f.exists for f in found):
         console.print(
             "[dim]items and size are DynamoDB's approximate figures (refreshed about every 6 hours); "
             "--exact-count scans for the exact number[/dim]"
         )
+
+
+def _hints(console: Console, pairs: Sequence[tuple[str | None, str | None]]) -> None:
+    """Each distinct refusal once, with the flag that would change it."""
+    for reason, hint in dict.fromkeys((r, h) for r, h in pairs if r and h):
+        console.print(f"[yellow]refused ({escape(reason or '')}):[/yellow] {escape(hint or '')}")
 
 
 class ProgressLines:
@@ -120,6 +129,7 @@ def render_summary(console: Console, results: Sequence[TableResult]) -> None:
             escape(note),
         )
     console.print(table)
+    _hints(console, [(r.reason, r.hint) for r in results if r.status == "skipped"])
     counts = {s: sum(r.status == s for r in results) for s in STATUS_STYLE}
     line = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     console.print(line or "nothing to do")
@@ -154,18 +164,17 @@ def render_restores(console: Console, results: Sequence[RestoreResult], failures
     table.add_column("table")
     table.add_column("result")
     table.add_column("items", justify="right")
-    table.add_column("TTL")
+    table.add_column("note", overflow="fold")
     for r in results:
         table.add_row(
             escape(r.source),
             escape(r.table),
             "[green]created[/green]" if r.created else "[green]written into existing[/green]",
             f"{r.items:,}",
-            escape(r.ttl_enabled or "-"),
+            escape(f"TTL on {r.ttl_enabled}" if r.ttl_enabled else ""),
         )
     for source, reason in failures.items():
-        table.add_row(escape(source), "", "[red]failed[/red]", "", "")
-        table.add_row("", f"[red]{escape(reason)}[/red]", "", "", "")
+        table.add_row(escape(source), "", "[red]failed[/red]", "", escape(reason))
     console.print(table)
 
 
