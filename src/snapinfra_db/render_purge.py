@@ -111,24 +111,29 @@ class ProgressLines:
 
 
 def render_summary(console: Console, results: Sequence[TableResult]) -> None:
+    """One row per table, then each copy on a line of its own (ARNs and paths whole, for copy-paste)."""
     table = Table(title="summary", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
     table.add_column("table")
     table.add_column("result")
-    table.add_column("copy (backup ARN / export file)", overflow="fold")
+    table.add_column("copy")
     table.add_column("note", overflow="fold")
     for r in results:
-        copies = [c for c in (r.backup_arn, r.export_file) if c]
+        kinds = [k for k, v in (("export", r.export_file), ("backup", r.backup_arn)) if v]
         style = STATUS_STYLE.get(r.status, "")
-        note = r.reason or "; ".join(r.notes)
-        if r.items_exported is not None:
-            note = "; ".join(x for x in (f"{r.items_exported} items exported", note) if x)
+        notes = [f"{r.items_exported:,} items exported"] if r.items_exported is not None else []
+        notes += [r.reason] if r.reason else []
+        notes += r.notes
         table.add_row(
             escape(r.table),
             f"[{style}]{escape(r.status)}[/{style}]" if style else escape(r.status),
-            escape("\n".join(copies)) if copies else "[dim]-[/dim]",
-            escape(note),
+            " + ".join(kinds) if kinds else "[dim]-[/dim]",
+            escape("; ".join(notes)),
         )
     console.print(table)
+    copies = [(r.table, "backup", r.backup_arn) for r in results if r.backup_arn]
+    copies += [(r.table, "export", r.export_file) for r in results if r.export_file]
+    for name, kind, where in sorted(copies):
+        console.print(f"{kind} of {escape(name)}: {escape(where or '')}")
     _hints(console, [(r.reason, r.hint) for r in results if r.status == "skipped"])
     counts = {s: sum(r.status == s for r in results) for s in STATUS_STYLE}
     line = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
