@@ -325,8 +325,7 @@ def restore_export(
                 )
             except Exception as exc:
                 failures[source] = message_of(exc)
-                if json_output:  # otherwise the table below says it
-                    err.print(f"[red]error:[/red] {escape(source)}: {escape(failures[source])}")
+                err.print(f"[red]error:[/red] {escape(source)}: {escape(failures[source])}")
         if json_output:
             print(restores_json(results, failures))
         else:

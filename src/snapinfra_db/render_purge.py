@@ -178,8 +178,8 @@ def render_restores(console: Console, results: Sequence[RestoreResult], failures
             f"{r.items:,}",
             escape(f"TTL on {r.ttl_enabled}" if r.ttl_enabled else ""),
         )
-    for source, reason in failures.items():
-        table.add_row(escape(source), "", "[red]failed[/red]", "", escape(reason))
+    for source in failures:
+        table.add_row(escape(source), "", "[red]failed[/red]", "", "see the error above")
     console.print(table)
 
 
