@@ -645,3 +645,19 @@ def test_an_interrupt_stops_before_any_further_deletion(engine: Any, tmp_path: P
     assert "interrupted" in (results[0].reason or "")
     assert results[0].export_file is not None  # the export itself completed and is kept
     assert {"rhinoback-users", "rhinoback-deployments"} <= table_names(client)
+
+
+def test_a_legacy_name_that_is_a_catalog_table_is_refused(
+    moto_engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation rejects such a catalog; purge-legacy checks again rather than trust it."""
+    from snapinfra_db.catalog import load_catalog
+
+    client = moto_engine.client()
+    create_legacy(client, ["rhinoback-deployments"])
+    loaded = load_catalog(write_catalog(tmp_path))
+    clashing = loaded.model_copy(update={"legacy": (*loaded.legacy, "p-projects")})
+    monkeypatch.setattr("snapinfra_db.cli_purge.load", lambda catalog, prefix: clashing)
+    result = purge(moto_engine, tmp_path / "tables.yaml", "--yes", "--no-backup")
+    assert result.exit_code == 1 and "also catalog tables" in result.output
+    assert "rhinoback-deployments" in table_names(client)
