@@ -661,3 +661,17 @@ def test_a_legacy_name_that_is_a_catalog_table_is_refused(
     result = purge(moto_engine, tmp_path / "tables.yaml", "--yes", "--no-backup")
     assert result.exit_code == 1 and "also catalog tables" in result.output
     assert "rhinoback-deployments" in table_names(client)
+
+
+def test_an_earlier_export_is_never_overwritten(engine: Any, tmp_path: Path) -> None:
+    client = engine.client()
+    create_legacy(client, ["rhinoback-users", "rhinoback-deployments"])
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "rhinoback-users.jsonl").write_text("precious\n")
+    result = purge(engine, write_catalog(tmp_path), "--yes", "--export-dir", str(exports), "--json")
+    assert result.exit_code == 1
+    users = next(r for r in json.loads(result.stdout)["results"] if r["table"] == "rhinoback-users")
+    assert users["status"] == "skipped" and "another --export-dir" in users["hint"]
+    assert (exports / "rhinoback-users.jsonl").read_text() == "precious\n"
+    assert "rhinoback-users" in table_names(client) and "rhinoback-deployments" not in table_names(client)

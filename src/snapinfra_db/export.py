@@ -184,6 +184,12 @@ def describe_for_export(client: DynamoDBClient, table: str) -> dict[str, Any]:
     return {"Table": description, "TimeToLiveDescription": ttl, "Tags": tags}
 
 
+def _refuse_existing(*paths: Path) -> None:
+    for path in paths:
+        if path.exists():
+            raise ExportError(f"{path} already exists: an earlier export is never overwritten")
+
+
 def segments_for(size_bytes: int | None) -> int:
     """1 for small tables; for large ones one segment per SEGMENT_BYTES, at most MAX_SEGMENTS."""
     if not size_bytes or size_bytes <= SEGMENT_THRESHOLD_BYTES:
@@ -224,6 +230,7 @@ def export_table(
     schema = describe_for_export(client, table)
     total = segments or segments_for(schema["Table"].get("TableSizeBytes"))
     final_items, final_schema = items_path(directory, table), schema_path(directory, table)
+    _refuse_existing(final_items, final_schema)
     tag = f".tmp-{os.getpid()}-{threading.get_ident()}"
     tmp_items = final_items.with_name(final_items.name + tag)
     tmp_schema = final_schema.with_name(final_schema.name + tag)
@@ -280,6 +287,7 @@ def export_table(
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
+        _refuse_existing(final_items, final_schema)  # again: it may have appeared meanwhile
         os.replace(tmp_items, final_items)
         os.replace(tmp_schema, final_schema)
         _fsync_dir(directory)

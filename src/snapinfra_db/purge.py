@@ -111,6 +111,11 @@ PROTECTED = (
     "deletion protection is on",
     "pass --disable-deletion-protection to turn deletion protection off (UpdateTable) and delete",
 )
+EXPORT_EXISTS = (
+    "an earlier export is in the export directory",
+    "an export of this table is already in --export-dir and is never overwritten: pass another --export-dir "
+    "or move the old files away",
+)
 NO_BACKUPS = (
     "this endpoint cannot make backups",
     "DynamoDB Local has no backups (UnknownOperationException): pass --export-dir DIR to export the items "
@@ -187,7 +192,13 @@ def _backups_unsupported(engine: str | None) -> bool:
 
 
 def refusal_for(
-    *, exists: bool, protected: bool, engine: str | None, safeguards: Safeguards, disable_protection: bool
+    *,
+    exists: bool,
+    protected: bool,
+    engine: str | None,
+    safeguards: Safeguards,
+    disable_protection: bool,
+    export_exists: bool = False,
 ) -> tuple[str, str] | None:
     """(reason, hint) when the table will be left alone, else None."""
     if not exists:
@@ -196,7 +207,18 @@ def refusal_for(
         return PROTECTED
     if safeguards.backup and _backups_unsupported(engine):
         return NO_BACKUPS
+    if export_exists:
+        return EXPORT_EXISTS
     return None
+
+
+def export_exists(safeguards: Safeguards, table: str) -> bool:
+    """Whether DIR already holds an export of `table` (which an export must never overwrite)."""
+    if safeguards.export_dir is None:
+        return False
+    from .export import items_path, schema_path
+
+    return items_path(safeguards.export_dir, table).exists() or schema_path(safeguards.export_dir, table).exists()
 
 
 def inspect(
@@ -230,6 +252,7 @@ def inspect(
             engine=engine,
             safeguards=safeguards if status != "DELETING" else Safeguards(False, None),
             disable_protection=disable_protection,
+            export_exists=status != "DELETING" and export_exists(safeguards, name),
         )
         return Found(
             table=name,
@@ -356,6 +379,7 @@ class Purger:
             engine=engine,
             safeguards=self.safeguards,
             disable_protection=self.disable_protection,
+            export_exists=export_exists(self.safeguards, name),
         )
         if reason:
             raise Refusal(*reason)
