@@ -312,7 +312,12 @@ class Purger:
         except KeyboardInterrupt:
             self.stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
-            done = [f.result() for f in futures if f.done() and not f.cancelled()]
+            done = [
+                f.result()
+                if not f.cancelled()
+                else TableResult(table=name, status="skipped", reason="not started: interrupted")
+                for name, f in zip(tables, futures, strict=True)
+            ]
             raise PurgeInterrupted(done) from None
         pool.shutdown()
         return results
