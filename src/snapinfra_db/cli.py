@@ -318,6 +318,5 @@ def main(argv: list[str] | None = None) -> Any:
 from . import (  # noqa: E402,F401
     cli_health,  # health
     cli_local,  # local, local status, local stop
+    cli_purge,  # purge-legacy, destroy, restore-export
 )
-
-from . import cli_purge  # noqa: E402,F401  # isort: skip  (registers purge-legacy, destroy, restore-export)

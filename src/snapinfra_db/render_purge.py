@@ -46,11 +46,11 @@ def render_found(console: Console, found: Sequence[Found], title: str, safeguard
     """Each table: whether it exists, items and size (approximate unless --exact-count), protection, safeguard."""
     exact = any(f.exact_count for f in found)
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
-    table.add_column("table")
+    table.add_column("table", no_wrap=True)  # a name is what an operator checks: never cut it
     table.add_column("exists")
     table.add_column("items" if exact else "items≈", justify="right")
     table.add_column("size≈", justify="right")
-    table.add_column("deletion protection")
+    table.add_column("protected")
     table.add_column("safeguard / action", overflow="fold")
     for f in found:
         if not f.exists:
@@ -60,10 +60,13 @@ def render_found(console: Console, found: Sequence[Found], title: str, safeguard
         protection = "[yellow]on[/yellow]" if f.deletion_protection else "off"
         if f.refusal:
             action = f"[yellow]refused: {escape(f.refusal)}[/yellow]"
-        elif f.safeguard == "NONE":
-            action = "[red]delete with NO copy[/red]"
         else:
-            action = f"{escape(f.safeguard)}, then delete"
+            # Not refused while protected means --disable-deletion-protection was given: say so.
+            unprotect = "turn protection off, " if f.deletion_protection else ""
+            if f.safeguard == "NONE":
+                action = f"[red]{unprotect}delete with NO copy[/red]"
+            else:
+                action = f"{escape(f.safeguard)}, {unprotect}then delete"
         table.add_row(escape(f.table), exists, _count(f), human_bytes(f.size_bytes), protection, action)
     console.print(table)
     if safeguard and any(f.exists and not f.refusal for f in found):
@@ -113,7 +116,7 @@ class ProgressLines:
 def render_summary(console: Console, results: Sequence[TableResult]) -> None:
     """One row per table, then each copy on a line of its own (ARNs and paths whole, for copy-paste)."""
     table = Table(title="summary", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
-    table.add_column("table")
+    table.add_column("table", no_wrap=True)
     table.add_column("result")
     table.add_column("copy")
     table.add_column("note", overflow="fold")
@@ -166,7 +169,7 @@ def summary_json(
 def render_restores(console: Console, results: Sequence[RestoreResult], failures: dict[str, str]) -> None:
     table = Table(title="restore", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
     table.add_column("export")
-    table.add_column("table")
+    table.add_column("table", no_wrap=True)
     table.add_column("result")
     table.add_column("items", justify="right")
     table.add_column("note", overflow="fold")
