@@ -397,11 +397,12 @@ def test_purge_with_export_then_restore_gives_back_every_item(engine: Any, tmp_p
 def test_without_yes_and_without_a_terminal_nothing_is_deleted(engine: Any, tmp_path: Path) -> None:
     client = engine.client()
     create_legacy(client, ["rhinoback-users", "rhinoback-deployments"])
-    result = purge(engine, write_catalog(tmp_path), "--export-dir", str(tmp_path / "x"))
+    result = purge(engine, write_catalog(tmp_path), "--export-dir", str(tmp_path / "x" / "y"))
     assert result.exit_code == 1
     assert "refusing to purge-legacy without confirmation" in result.output
     assert {"rhinoback-users", "rhinoback-deployments"} <= table_names(client)
-    assert not list((tmp_path / "x").glob("*.jsonl"))
+    # The writability check ran, but a refused purge leaves no (empty) export folder behind.
+    assert not (tmp_path / "x").exists()
 
 
 def test_purge_when_some_legacy_tables_are_already_gone(engine: Any, tmp_path: Path) -> None:

@@ -95,7 +95,8 @@ def _run_purge(
     safeguards = Safeguards(backup=export_dir is None if backup is None else backup, export_dir=export_dir)
     view = err if json_output else out
     if export_dir is not None and not dry_run:
-        check_writable_dir(export_dir)  # before anything is touched: an unwritable DIR is a plain error
+        # Before anything is touched: an unwritable DIR is a plain error. export_table creates it.
+        check_writable_dir(export_dir, keep=False)
 
     found = inspect(
         aws.dynamodb,

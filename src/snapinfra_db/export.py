@@ -16,6 +16,7 @@ No printing: progress goes through an optional callback.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import threading
@@ -111,20 +112,31 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def check_writable_dir(directory: Path) -> None:
-    """Create DIR if needed and prove it is writable, before any table is touched."""
+def check_writable_dir(directory: Path, *, keep: bool = True) -> None:
+    """Create DIR if needed and prove it is writable, before any table is touched.
+
+    With ``keep=False`` the folders this call created are removed again: a preview that stops at
+    the question must not leave an empty export folder behind.
+    """
+    created = [path for path in (directory, *directory.parents) if not path.exists()]  # deepest first
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(f"cannot create export directory {directory}: {exc.strerror or exc}") from None
-    if not directory.is_dir():
-        raise ExportError(f"export directory {directory} is not a directory")
-    probe = directory / f".snapinfra-db-write-test-{os.getpid()}-{threading.get_ident()}"
-    try:
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise ExportError(f"export directory {directory} is not writable: {exc.strerror or exc}") from None
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExportError(f"cannot create export directory {directory}: {exc.strerror or exc}") from None
+        if not directory.is_dir():
+            raise ExportError(f"export directory {directory} is not a directory")
+        probe = directory / f".snapinfra-db-write-test-{os.getpid()}-{threading.get_ident()}"
+        try:
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise ExportError(f"export directory {directory} is not writable: {exc.strerror or exc}") from None
+    finally:
+        if not keep:
+            for path in created:
+                with contextlib.suppress(OSError):
+                    path.rmdir()
 
 
 def _fsync_dir(directory: Path) -> None:
