@@ -131,8 +131,10 @@ def local(
             err.print(f"Serving on {record.endpoint_url}. Press Ctrl-C to stop.", markup=False)
             while foreground.running:
                 time.sleep(0.5)
-            tail = " | ".join(line for line in foreground.log_tail(5).splitlines() if line.strip())
-            fail(f"{_engine_name(record.engine)} exited unexpectedly: {tail or 'no output'} (log: {record.log})")
+            from .dynamodb_local import one_line
+
+            tail = one_line(foreground.log_tail(5))
+            fail(f"{foreground.label} exited unexpectedly: {tail or 'no output'} (log: {record.log})")
         except KeyboardInterrupt:
             err.print("Stopping…")
         finally:

@@ -18,22 +18,23 @@ import contextlib
 import importlib.util
 import os
 import signal
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 from . import local_state
 from .dynamodb_local import (
     DynamoDBLocal,
     DynamoDBLocalError,
+    EngineProcess,
+    MotoServer,
     ensure_jar,
     is_dynamodb_endpoint,
     java_available,
     port_in_use,
+    signal_group,
 )
 from .errors import SnapinfraError
 
@@ -44,27 +45,13 @@ class LocalError(SnapinfraError):
     """The local engine could not be started, found or stopped (one line)."""
 
 
-class RunningEngine(Protocol):
-    @property
-    def running(self) -> bool: ...
-
-    @property
-    def pid(self) -> int | None: ...
-
-    def stop(self, timeout: float = 10.0) -> None: ...
-
-    def detach(self) -> int: ...
-
-    def log_tail(self, lines: int = 25) -> str: ...
-
-
 @dataclass
 class Started:
     """The outcome of :func:`start`: a new engine we own, or one that was already there."""
 
     record: local_state.LocalRecord
     reused: bool
-    engine: RunningEngine | None  # None when reused (someone else owns the process)
+    engine: EngineProcess | None  # None when reused (someone else owns the process)
     notes: list[str]
 
     @property
@@ -74,89 +61,6 @@ class Started:
 
 def moto_available() -> bool:
     return importlib.util.find_spec("moto") is not None and importlib.util.find_spec("flask") is not None
-
-
-class MotoServer:
-    """moto's server in a child process (its own process group), the fallback engine."""
-
-    def __init__(self, port: int, log_path: Path) -> None:
-        self.port = port
-        self.log_path = log_path
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log_offset = 0
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    def start(self, timeout: float = 30.0) -> MotoServer:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self._log_offset = log.tell()
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + timeout
-        delay = 0.1
-        while not is_dynamodb_endpoint(url, timeout=1.0):
-            if self._process.poll() is not None:
-                tail = _flatten(self.log_tail(5))
-                self._process = None
-                raise LocalError(f"moto's server exited while starting: {tail or 'no output'}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise LocalError(f"moto's server did not answer on {url} within {timeout:g} s")
-            time.sleep(delay)
-            delay = min(delay * 1.5, 1.0)
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        process = self._process
-        if process is not None and process.poll() is None:
-            _signal_group(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _signal_group(process.pid, signal.SIGKILL)
-                process.wait(timeout=timeout)
-        self._process = None
-
-    def detach(self) -> int:
-        if self._process is None or self._process.poll() is not None:
-            raise LocalError("moto's server is not running")
-        pid = self._process.pid
-        self._process = None
-        return pid
-
-    def log_tail(self, lines: int = 25) -> str:
-        try:
-            with open(self.log_path, "rb") as handle:
-                handle.seek(self._log_offset)
-                text = handle.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-def _flatten(text: str) -> str:
-    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        with contextlib.suppress(OSError):
-            os.kill(pid, sig)
 
 
 def _now() -> str:
@@ -214,28 +118,23 @@ def start(
 
     kind, jar_path = _choose_engine(engine, jar, notes)
     log = local_state.log_path(port)
-    running: RunningEngine
+    workdir = local_state.state_dir() / f"work-{port}"
+    running: EngineProcess
     data: Path | None = None
     if kind == "dynamodb-local":
         assert jar_path is not None
         data = None if in_memory else (db_path or local_state.default_db_path() / str(port))
-        ddb = DynamoDBLocal(
-            jar_path,
-            port=port,
-            in_memory=in_memory,
-            db_path=data,
-            log_path=log,
-            workdir=local_state.state_dir() / f"work-{port}",
-        )
-        try:
-            ddb.start(timeout=timeout)
-        except DynamoDBLocalError as exc:
-            raise LocalError(f"DynamoDB Local did not start ({jar_path}): {exc} (log: {log})") from exc
-        running = ddb
+        running = DynamoDBLocal(jar_path, port=port, in_memory=in_memory, db_path=data, log_path=log, workdir=workdir)
+        where = f" ({jar_path})"
     else:
         if db_path is not None and not in_memory:
             notes.append("moto keeps everything in memory: --db-path is ignored")
-        running = MotoServer(port, log).start(timeout=timeout)
+        running = MotoServer(port, log_path=log, workdir=workdir)
+        where = ""
+    try:
+        running.start(timeout=timeout)
+    except DynamoDBLocalError as exc:
+        raise LocalError(f"{running.label} did not start{where}: {exc} (log: {log})") from exc
 
     pid = running.detach() if detach else os.getpid()
     record = local_state.LocalRecord(
@@ -274,14 +173,14 @@ def stop(record: local_state.LocalRecord, timeout: float = 15.0) -> bool:
     if record.pid is not None and local_state.pid_alive(record.pid) and _looks_like_ours(record):
         # A detached engine leads its own process group; a foreground `local` handles SIGTERM.
         if record.detached:
-            _signal_group(record.pid, signal.SIGTERM)
+            signal_group(record.pid, signal.SIGTERM)
         else:
             with contextlib.suppress(OSError):
                 os.kill(record.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while local_state.pid_alive(record.pid) and not _reaped(record.pid):
             if time.monotonic() > deadline:
-                _signal_group(record.pid, signal.SIGKILL)
+                signal_group(record.pid, signal.SIGKILL)
                 break
             time.sleep(0.1)
         stopped = True
