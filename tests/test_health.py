@@ -20,10 +20,10 @@ import boto3
 import pytest
 from typer.testing import CliRunner, Result
 
+from snapinfra_db.backoff import Backoff
 from snapinfra_db.catalog import Catalog, TableSpec, load_catalog
 from snapinfra_db.cli import app
 from snapinfra_db.diff import diff_table
-from snapinfra_db.executor import WaitPolicy
 from snapinfra_db.health import (
     MISSING,
     EndpointInfo,
@@ -266,7 +266,7 @@ def test_wait_backs_off_until_healthy(tmp_path: Path) -> None:
         lambda: next(reports),
         timeout=60,
         on_wait=lambda r, elapsed, delay: lines.append(wait_line(r, elapsed, delay)),
-        policy=WaitPolicy(first=1, factor=2, longest=3),
+        policy=Backoff(first=1, factor=2, longest=3),
         clock=clock,
         sleep=clock.sleep,
     )
@@ -282,7 +282,7 @@ def test_wait_gives_up_at_the_deadline(tmp_path: Path) -> None:
     missing = report_of(tmp_path, {projects.name: live_of(projects), activity.name: None})
     clock = FakeClock()
     report, healthy = wait_until_healthy(
-        lambda: missing, timeout=5, policy=WaitPolicy(first=1, factor=2, longest=10), clock=clock, sleep=clock.sleep
+        lambda: missing, timeout=5, policy=Backoff(first=1, factor=2, longest=10), clock=clock, sleep=clock.sleep
     )
     assert not healthy and report is missing
     assert clock.sleeps == [1, 2, 2]  # the last pause is cut to the deadline, then one last check

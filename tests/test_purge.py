@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from typer.testing import CliRunner, Result
 
 from snapinfra_db import purge as purge_module
+from snapinfra_db.backoff import Backoff
 from snapinfra_db.cli import app
 from snapinfra_db.export import (
     ExportError,
@@ -31,7 +32,7 @@ from snapinfra_db.export import (
     export_table,
     write_batch,
 )
-from snapinfra_db.purge import Purger, Safeguards, WaitPolicy, backup_name
+from snapinfra_db.purge import Purger, Safeguards, backup_name
 
 LEGACY = ["rhinoback-deployments", "rhinoback-projects", "rhinoback-schemas", "rhinoback-users"]
 
@@ -583,7 +584,7 @@ def test_unknown_operation_on_create_backup_refuses_that_table(ddblocal_engine: 
     create_legacy(client, ["rhinoback-users", "rhinoback-deployments"])
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(purge_module, "_backups_unsupported", lambda engine: False)
-        purger = Purger(client, Safeguards(backup=True, export_dir=None), policy=WaitPolicy(first=0.05))
+        purger = Purger(client, Safeguards(backup=True, export_dir=None), policy=Backoff(first=0.05))
         results = {r.table: r for r in purger.run(["rhinoback-users", "rhinoback-deployments"])}
     assert {r.status for r in results.values()} == {"skipped"}
     hint = results["rhinoback-users"].hint or ""

@@ -88,8 +88,9 @@ def _run_purge(
     json_output: bool,
     wait_timeout: float,
 ) -> None:
+    from .backoff import Backoff
     from .export import check_writable_dir
-    from .purge import PurgeInterrupted, Purger, Safeguards, TableResult, WaitPolicy, inspect
+    from .purge import PurgeInterrupted, Purger, Safeguards, TableResult, inspect
     from .render_purge import ProgressLines, render_found, render_summary, summary_json
 
     safeguards = Safeguards(backup=export_dir is None if backup is None else backup, export_dir=export_dir)
@@ -150,7 +151,7 @@ def _run_purge(
         safeguards,
         disable_protection=disable_protection,
         parallelism=parallelism,
-        policy=WaitPolicy(timeout=wait_timeout),
+        policy=Backoff(timeout=wait_timeout),
         on_event=ProgressLines(err),
     )
     try:

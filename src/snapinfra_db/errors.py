@@ -8,6 +8,14 @@ from __future__ import annotations
 from enum import IntEnum
 
 
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError ("" for anything else), without importing botocore."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
 class ExitCode(IntEnum):
     """terraform's convention, shared by every command."""
 

@@ -18,8 +18,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from .backoff import Backoff
 from .catalog import Capacity, Encryption, GlobalIndex, Projection, TableSpec
 from .diff import diff_table
+from .errors import error_code
 from .live import LiveTable, describe, read_table, reflect
 from .plan import (
     CreateIndex,
@@ -62,21 +64,11 @@ class Event:
 
 
 @dataclass(frozen=True)
-class WaitPolicy:
-    """Polling starts at a fraction of a second and backs off; DynamoDB has no SLA on any of it."""
+class WaitPolicy(Backoff):
+    """The shared polling backoff, plus apply's own retry budgets."""
 
-    first: float = 0.25
-    factor: float = 1.5
-    longest: float = 5.0  # an index build ends at most this late; DescribeTable is cheap
-    timeout: float = 3600.0  # per wait: GSI backfills on big tables take long
     busy_retries: int = 6  # after botocore's own retries; each try first waits for ACTIVE again
     pitr_retry_for: float = 600.0
-
-    def intervals(self) -> Any:
-        delay = self.first
-        while True:
-            yield delay
-            delay = min(delay * self.factor, self.longest)
 
 
 @dataclass
@@ -94,10 +86,6 @@ class Interrupted(Exception):
 
 class StepFailed(Exception):
     pass
-
-
-def _code(exc: BaseException) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,7 +363,7 @@ class Executor:
             try:
                 self._execute(name, live, step)
             except Exception as exc:
-                code = _code(exc)
+                code = error_code(exc)
                 if code in BUSY_CODES and busy < self.policy.busy_retries:
                     busy += 1
                     self._emit(name, "retry", f"{code}: waiting for the table and trying again")
@@ -409,7 +397,7 @@ class Executor:
                 call(**params)
                 return
             except Exception as exc:
-                if _code(exc) not in PITR_NOT_READY_CODES or time.monotonic() > deadline:
+                if error_code(exc) not in PITR_NOT_READY_CODES or time.monotonic() > deadline:
                     raise
                 self._emit(name, "retry", "backups are still being enabled for the table; retrying PITR")
                 self._sleep(delay)

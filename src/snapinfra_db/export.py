@@ -28,7 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .backoff import Backoff
 from .errors import SnapinfraError
+from .live import describe, is_settled, list_tags
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -178,19 +180,9 @@ def describe_for_export(client: DynamoDBClient, table: str) -> dict[str, Any]:
     """DescribeTable + DescribeTimeToLive (+ tags where the endpoint has them), as written to schema.json."""
     description: dict[str, Any] = dict(client.describe_table(TableName=table)["Table"])
     ttl: dict[str, Any] = dict(client.describe_time_to_live(TableName=table).get("TimeToLiveDescription", {}))
-    tags: list[dict[str, str]] | None = None
+    tags: list[dict[str, str]] | None
     try:
-        tags = []
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"ResourceArn": description["TableArn"]}
-            if token:
-                params["NextToken"] = token
-            page = client.list_tags_of_resource(**params)
-            tags.extend({"Key": t["Key"], "Value": t["Value"]} for t in page.get("Tags", []))
-            token = page.get("NextToken")
-            if not token:
-                break
+        tags = [{"Key": k, "Value": v} for k, v in list_tags(client, description["TableArn"]).items()]
     except Exception:  # DynamoDB Local has no tags; a missing permission only loses the tags
         tags = None
     return {"Table": description, "TimeToLiveDescription": ttl, "Tags": tags}
@@ -214,13 +206,8 @@ def scan_pages(client: DynamoDBClient, table: str, segment: int, total: int) -> 
     params: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
     if total > 1:
         params.update(Segment=segment, TotalSegments=total)
-    while True:
-        page = client.scan(**params)
+    for page in client.get_paginator("scan").paginate(**params):
         yield list(page.get("Items", []))
-        last = page.get("LastEvaluatedKey")
-        if not last:
-            return
-        params["ExclusiveStartKey"] = last
 
 
 def export_table(
@@ -449,34 +436,17 @@ def create_table_request(document: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _wait_active(client: DynamoDBClient, name: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    delay = 0.25
-    while True:
-        try:
-            table = client.describe_table(TableName=name)["Table"]
-            ready = table.get("TableStatus") == "ACTIVE" and all(
-                g.get("IndexStatus") == "ACTIVE" for g in table.get("GlobalSecondaryIndexes") or []
-            )
-            if ready:
-                return
-        except client.exceptions.ResourceNotFoundException:
-            pass  # eventual consistency right after CreateTable
-        if time.monotonic() + delay > deadline:
-            raise RestoreError(f"{name} did not become ACTIVE within {timeout:g}s")
+    for delay in Backoff(timeout=timeout).delays():
+        table = describe(client, name)  # None for a moment right after CreateTable: eventual consistency
+        if table is not None and is_settled(table):
+            return
         time.sleep(delay)
-        delay = min(delay * 1.6, 5.0)
+    raise RestoreError(f"{name} did not become ACTIVE within {timeout:g}s")
 
 
 def _has_items(client: DynamoDBClient, name: str) -> bool:
-    params: dict[str, Any] = {"TableName": name, "Limit": 1, "Select": "COUNT"}
-    while True:
-        page = client.scan(**params)
-        if page.get("Count", 0) > 0:
-            return True
-        last = page.get("LastEvaluatedKey")
-        if not last:
-            return False
-        params["ExclusiveStartKey"] = last
+    # Without a filter, Limit=1 evaluates the first item, if there is one: one cheap read.
+    return int(client.scan(TableName=name, Limit=1, Select="COUNT").get("Count", 0)) > 0
 
 
 def write_batch(

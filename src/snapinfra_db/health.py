@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from .backoff import Backoff
 from .catalog import Catalog, KeyAttribute, TableSpec
 from .diff import diff_table
-from .executor import WaitPolicy
 from .live import LiveTable, read_tables
 from .plan import CreateIndex, DeleteIndex, TableChange
 from .render import describe_step, step_lines
@@ -483,7 +483,7 @@ def wait_until_healthy(
     run_check: Callable[[], HealthReport],
     timeout: float,
     on_wait: Callable[[HealthReport, float, float], None] | None = None,
-    policy: WaitPolicy | None = None,
+    policy: Backoff | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[HealthReport, bool]:
@@ -492,7 +492,7 @@ def wait_until_healthy(
     Returns the last report and whether it is healthy. `on_wait(report, elapsed, delay)` is called
     before each pause.
     """
-    policy = policy or WaitPolicy()
+    policy = policy or Backoff()
     start = clock()
     intervals = policy.intervals()
     while True:

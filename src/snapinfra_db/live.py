@@ -27,6 +27,7 @@ from .catalog import (
     Projection,
     Stream,
 )
+from .errors import error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -234,10 +235,6 @@ def reflect(
 # Calls
 
 
-def _error_code(exc: Exception) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
 def describe(client: DynamoDBClient, name: str) -> dict[str, Any] | None:
     """DescribeTable's Table, or None when the table does not exist."""
     try:
@@ -246,14 +243,21 @@ def describe(client: DynamoDBClient, name: str) -> dict[str, Any] | None:
         return None
 
 
+def is_settled(description: dict[str, Any]) -> bool:
+    """ACTIVE with every index ACTIVE, as DescribeTable reports it: what deletes and restores wait for."""
+    return description.get("TableStatus") == "ACTIVE" and all(
+        g.get("IndexStatus", "ACTIVE") == "ACTIVE" for g in description.get("GlobalSecondaryIndexes") or []
+    )
+
+
 def _optional(call: Callable[[], Any]) -> Any:
     """Run a describe call; None when the endpoint does not implement it or the table is gone."""
     try:
         return call()
     except Exception as exc:
-        if _error_code(exc) in UNSUPPORTED_CODES:
+        if error_code(exc) in UNSUPPORTED_CODES:
             return None
-        if _error_code(exc) in ("ResourceNotFoundException", "TableNotFoundException"):
+        if error_code(exc) in ("ResourceNotFoundException", "TableNotFoundException"):
             return {}
         raise
 

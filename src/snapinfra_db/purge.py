@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import SnapinfraError
-from .live import UNSUPPORTED_CODES, engine_of
+from .backoff import Backoff
+from .errors import SnapinfraError, error_code
+from .live import UNSUPPORTED_CODES, describe, engine_of, is_settled
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -134,35 +135,11 @@ class PurgeInterrupted(SnapinfraError):
         )
 
 
-class WaitPolicy:
-    """Poll from `first` seconds, growing by `factor` up to `cap`, for at most `timeout` seconds."""
-
-    def __init__(self, timeout: float = 3600.0, first: float = 0.25, factor: float = 1.6, cap: float = 5.0) -> None:
-        self.timeout, self.first, self.factor, self.cap = timeout, first, factor, cap
-
-    def delays(self) -> Iterable[float]:
-        deadline = time.monotonic() + self.timeout
-        delay = self.first
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            yield min(delay, left)
-            delay = min(delay * self.factor, self.cap)
-
-
 def backup_name(table: str, now: datetime | None = None) -> str:
     """`<table>-purge-<UTC timestamp>`, trimmed to DynamoDB's 255 characters."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     suffix = f"-purge-{stamp}"
     return table[: 255 - len(suffix)] + suffix
-
-
-def _code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
 
 
 def message_of(exc: BaseException) -> str:
@@ -176,15 +153,8 @@ def message_of(exc: BaseException) -> str:
 
 def exact_count(client: DynamoDBClient, table: str) -> int:
     """The exact number of items: a paginated Scan with Select=COUNT (reads the whole table)."""
-    params: dict[str, Any] = {"TableName": table, "Select": "COUNT"}
-    total = 0
-    while True:
-        page = client.scan(**params)
-        total += int(page.get("Count", 0))
-        last = page.get("LastEvaluatedKey")
-        if not last:
-            return total
-        params["ExclusiveStartKey"] = last
+    pages = client.get_paginator("scan").paginate(TableName=table, Select="COUNT")
+    return sum(int(page.get("Count", 0)) for page in pages)
 
 
 def _backups_unsupported(engine: str | None) -> bool:
@@ -284,7 +254,7 @@ class Purger:
         *,
         disable_protection: bool = False,
         parallelism: int = 10,
-        policy: WaitPolicy | None = None,
+        policy: Backoff | None = None,
         on_event: Event | None = None,
         export_segments: int | None = None,
     ) -> None:
@@ -292,7 +262,7 @@ class Purger:
         self.safeguards = safeguards
         self.disable_protection = disable_protection
         self.parallelism = parallelism
-        self.policy = policy or WaitPolicy()
+        self.policy = policy or Backoff()
         self.on_event = on_event
         self.export_segments = export_segments
         self.stop = threading.Event()
@@ -342,28 +312,19 @@ class Purger:
         result.seconds = round(time.monotonic() - started, 3)
         return result
 
-    def _describe(self, name: str) -> dict[str, Any] | None:
-        try:
-            return dict(self.client.describe_table(TableName=name)["Table"])
-        except self.client.exceptions.ResourceNotFoundException:
-            return None
-
     def _wait_settled(self, name: str) -> dict[str, Any] | None:
         """Wait while the table is CREATING/UPDATING (or an index is busy); None once it is gone."""
-        table = self._describe(name)
+        table = describe(self.client, name)
         delays = iter(self.policy.delays())
         while table is not None and table.get("TableStatus") != "DELETING":
-            busy = table.get("TableStatus") != "ACTIVE" or any(
-                g.get("IndexStatus") not in ("ACTIVE", None) for g in table.get("GlobalSecondaryIndexes") or []
-            )
-            if not busy:
+            if is_settled(table):
                 return table
             delay = next(delays, None)
             if delay is None:
                 raise SnapinfraError(f"{name} stayed {table.get('TableStatus')} for {self.policy.timeout:g}s")
             self._event(name, f"waiting: table {table.get('TableStatus')}")
             time.sleep(delay)
-            table = self._describe(name)
+            table = describe(self.client, name)
         return table
 
     def _purge(self, name: str, result: TableResult) -> None:
@@ -449,7 +410,7 @@ class Purger:
         try:
             created = self.client.create_backup(TableName=name, BackupName=backup)
         except Exception as exc:
-            if _code(exc) in UNSUPPORTED_CODES:
+            if error_code(exc) in UNSUPPORTED_CODES:
                 raise Refusal(
                     NO_BACKUPS[0],
                     "CreateBackup answered UnknownOperationException: pass --export-dir DIR to export the items "
@@ -477,12 +438,12 @@ class Purger:
 
     def _wait_gone(self, name: str) -> None:
         for delay in self.policy.delays():
-            table = self._describe(name)
+            table = describe(self.client, name)
             if table is None:
                 return
             if self.stop.is_set():
                 return  # DeleteTable was accepted: DynamoDB finishes it
             self._event(name, f"waiting: {table.get('TableStatus')}")
             time.sleep(delay)
-        if self._describe(name) is not None:
+        if describe(self.client, name) is not None:
             raise SnapinfraError(f"{name} still exists after {self.policy.timeout:g}s (DeleteTable was accepted)")
