@@ -67,6 +67,7 @@ LocalOpt = Annotated[
         help="Use the local DynamoDB of `snapinfra-db local` (http://localhost:8000, or the port it runs on).",
     ),
 ]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 DEFAULT_CATALOG = Path("tables.yaml")
 
 
@@ -183,7 +184,7 @@ def apply(
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
     prefix: PrefixOpt = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
+    yes: YesOpt = False,
     parallelism: ParallelismOpt = 10,
     wait_timeout: Annotated[
         float, typer.Option("--wait-timeout", help="Seconds to wait for one table or index to become ACTIVE.")

@@ -21,6 +21,7 @@ from .cli import (
     PrefixOpt,
     ProfileOpt,
     RegionOpt,
+    YesOpt,
     app,
     confirm,
     err,
@@ -35,7 +36,6 @@ from .errors import ExitCode, Refused
 if TYPE_CHECKING:
     from .aws import Aws
 
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what was found and would be done; change nothing.")]
 ExactCountOpt = Annotated[
     bool, typer.Option("--exact-count", help="Count items exactly (Scan Select=COUNT) instead of DynamoDB's estimate.")
@@ -292,6 +292,8 @@ def restore_export(
     table was restored, 1 otherwise.
     """
     with handle_errors():
+        from concurrent.futures import ThreadPoolExecutor
+
         from rich.markup import escape
 
         from .export import RestoreResult, exported_tables, restore_table
@@ -309,25 +311,33 @@ def restore_export(
             fail("--as renames one table: pick it with --table")
         aws = make_aws(region, profile, endpoint_url, parallelism, local)
         progress = ProgressLines(err)
+        # Tables are independent: restore them at once, sharing --parallelism between them so the
+        # writes in flight stay within the client's connection pool.
+        tables_at_once = min(len(chosen), parallelism)
+        writers_per_table = max(1, parallelism // tables_at_once)
+
+        def restore(source: str) -> RestoreResult:
+            return restore_table(
+                aws.dynamodb,
+                directory,
+                source,
+                as_name=as_name,
+                into_existing=into_existing,
+                parallelism=writers_per_table,
+                wait_timeout=wait_timeout,
+                on_progress=progress,
+            )
+
         results: list[RestoreResult] = []
         failures: dict[str, str] = {}
-        for source in chosen:
-            try:
-                results.append(
-                    restore_table(
-                        aws.dynamodb,
-                        directory,
-                        source,
-                        as_name=as_name,
-                        into_existing=into_existing,
-                        parallelism=parallelism,
-                        wait_timeout=wait_timeout,
-                        on_progress=progress,
-                    )
-                )
-            except Exception as exc:
-                failures[source] = message_of(exc)
-                err.print(f"[red]error:[/red] {escape(source)}: {escape(failures[source])}")
+        with ThreadPoolExecutor(max_workers=tables_at_once) as pool:
+            futures = {source: pool.submit(restore, source) for source in chosen}
+            for source, future in futures.items():
+                try:
+                    results.append(future.result())
+                except Exception as exc:
+                    failures[source] = message_of(exc)
+                    err.print(f"[red]error:[/red] {escape(source)}: {escape(failures[source])}")
         if json_output:
             print(restores_json(results, failures))
         else:

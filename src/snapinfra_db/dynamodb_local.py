@@ -93,15 +93,20 @@ class DynamoDBLocalError(Exception):
 # --------------------------------------------------------------------------- locating the jar
 
 
-def cache_dir() -> Path:
-    """``$SNAPINFRA_DB_CACHE``, else ``$XDG_CACHE_HOME/snapinfra-db``, else ``~/.cache/snapinfra-db``."""
-    explicit = os.environ.get("SNAPINFRA_DB_CACHE")
+def user_dir(explicit_env: str, xdg_env: str, home_default: str) -> Path:
+    """``$explicit_env``, else ``$xdg_env/snapinfra-db``, else ``~/<home_default>/snapinfra-db`` (XDG)."""
+    explicit = os.environ.get(explicit_env)
     if explicit:
         return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
+    xdg = os.environ.get(xdg_env)
     if xdg:
         return Path(xdg).expanduser() / "snapinfra-db"
-    return Path.home() / ".cache" / "snapinfra-db"
+    return Path.home() / home_default / "snapinfra-db"
+
+
+def cache_dir() -> Path:
+    """``$SNAPINFRA_DB_CACHE``, else ``$XDG_CACHE_HOME/snapinfra-db``, else ``~/.cache/snapinfra-db``."""
+    return user_dir("SNAPINFRA_DB_CACHE", "XDG_CACHE_HOME", ".cache")
 
 
 def _default_install_dir() -> Path:

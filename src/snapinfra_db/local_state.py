@@ -12,17 +12,13 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .dynamodb_local import user_dir
+
 DEFAULT_PORT = 8000
 
 
 def state_dir() -> Path:
-    explicit = os.environ.get("SNAPINFRA_DB_STATE")
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_STATE_HOME")
-    if xdg:
-        return Path(xdg).expanduser() / "snapinfra-db"
-    return Path.home() / ".local" / "state" / "snapinfra-db"
+    return user_dir("SNAPINFRA_DB_STATE", "XDG_STATE_HOME", ".local/state")
 
 
 def default_db_path() -> Path:
