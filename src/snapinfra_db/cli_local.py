@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
@@ -88,7 +89,7 @@ def local(
     """
     if ctx.invoked_subcommand is not None:
         return
-    with handle_errors():
+    with handle_errors(), _signals_interrupt():  # installed first: a signal while starting also stops cleanly
         from .local_engine import LocalError, start
 
         if in_memory and db_path is not None:
@@ -109,7 +110,6 @@ def local(
             err.print(f"Started {name} on {record.endpoint_url} ({where}; {mode}; log {record.log}).", markup=False)
 
         foreground = started.engine
-        stop_on_signal = _install_sigterm()
         try:
             aws = make_aws(None, None, record.endpoint_url, parallelism)
             if loaded is not None:
@@ -138,7 +138,6 @@ def local(
         except KeyboardInterrupt:
             err.print("Stopping…")
         finally:
-            stop_on_signal()
             if foreground is not None:
                 from .local_state import remove_record
 
@@ -233,16 +232,17 @@ def _print_env(mapping: dict[str, str]) -> None:
     print(f"# AWS_SECRET_ACCESS_KEY={DUMMY_SECRET_ACCESS_KEY}")
 
 
-def _install_sigterm() -> Callable[[], None]:
-    """SIGTERM (e.g. `local stop`) and SIGHUP stop the foreground engine like Ctrl-C does."""
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM (e.g. `local stop`) and SIGHUP stop the engine like Ctrl-C does; SIGINT is set too,
+    because a shell starts background jobs with it ignored."""
 
     def raise_interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-
-    def restore() -> None:
+    try:
+        yield
+    finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-    return restore

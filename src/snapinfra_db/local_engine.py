@@ -54,10 +54,6 @@ class Started:
     engine: EngineProcess | None  # None when reused (someone else owns the process)
     notes: list[str]
 
-    @property
-    def endpoint_url(self) -> str:
-        return self.record.endpoint_url
-
 
 def moto_available() -> bool:
     return importlib.util.find_spec("moto") is not None and importlib.util.find_spec("flask") is not None
