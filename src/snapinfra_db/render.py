@@ -288,5 +288,17 @@ def render_results(console: Console, results: list[TableResult]) -> None:
     console.print("Apply finished: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v or k == "applied") + ".")
 
 
+def human_bytes(size: int | None) -> str:
+    """1024-based, one decimal: 889 B, 785.1 KB, 1.1 MB ("?" when unknown)."""
+    if size is None:
+        return "?"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
+
+
 def env_lines(mapping: dict[str, str]) -> str:
     return "\n".join(f"{k}={v}" for k, v in mapping.items())

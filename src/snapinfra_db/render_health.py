@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .health import MISSING, TRANSIENT_STATUSES, HealthReport, Settings, TableHealth
+from .render import human_bytes
 
 STREAM_VIEW = {"NEW_AND_OLD_IMAGES": "new+old", "NEW_IMAGE": "new", "OLD_IMAGE": "old", "KEYS_ONLY": "keys"}
 # Which drift steps concern which settings column: a drifted setting is shown in red.
@@ -114,15 +115,6 @@ def _setting_cells(t: TableHealth, s: Settings) -> list[str]:
         _cell(t, "protect", "on" if s.deletion_protection else "off"),
         _cell(t, "billing", billing),
     ]
-
-
-def human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _probe(t: TableHealth) -> str:

@@ -17,23 +17,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .render import human_bytes
+
 if TYPE_CHECKING:
     from .export import RestoreResult
     from .purge import Found, TableResult
 
 JSON_FORMAT_VERSION = "1"
 STATUS_STYLE = {"deleted": "green", "already gone": "dim", "skipped": "yellow", "failed": "red"}
-
-
-def human_bytes(size: int | None) -> str:
-    if size is None:
-        return "?"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"  # pragma: no cover
 
 
 def _count(found: Found) -> str:
