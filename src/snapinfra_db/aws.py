@@ -48,6 +48,12 @@ class Aws:
     """A configured session; clients are created once and shared (boto3 clients are thread-safe)."""
 
     def __init__(self, options: AwsOptions) -> None:
+        endpoint = options.effective_endpoint
+        if endpoint:
+            parsed = urlparse(endpoint)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                source = "--endpoint-url" if options.endpoint_url else "AWS_ENDPOINT_URL(_DYNAMODB)"
+                raise AwsConfigError(f"{source} '{endpoint}' is not an http(s) URL (e.g. http://localhost:8000)")
         self.options = options
 
     @cached_property

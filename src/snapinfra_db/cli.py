@@ -32,6 +32,13 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+# A mistyped option exits 1, not click's 2: with `plan --detailed-exitcode`, 2 means "there are
+# changes", and a CI job must never read a typo as that (terraform exits 1 on a bad flag too).
+# Typer bundles its own click; its UsageError is reached through the public BadParameter.
+for _cls in typer.BadParameter.__mro__:
+    if _cls.__name__ == "UsageError":
+        _cls.exit_code = ExitCode.ERROR  # type: ignore[attr-defined]
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
