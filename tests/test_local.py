@@ -250,6 +250,15 @@ def test_a_jar_that_fails_to_start_shows_its_log(state: Path, catalog: Path, tmp
     assert stderr.count("\n") == 1
 
 
+def test_a_db_path_that_is_a_file_is_one_line(state: Path, catalog: Path, tmp_path: Path) -> None:
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("")
+    port = free_port()
+    code, _, stderr = run("local", "-p", str(port), "--db-path", str(a_file), "--catalog", str(catalog))
+    assert code == 1 and stderr == f"error: {a_file}: File exists\n"
+    assert not port_in_use(port) and local_state.records() == []
+
+
 def test_contradictory_options(state: Path, catalog: Path) -> None:
     code, _, stderr = run("local", "--in-memory", "--db-path", "x", "--catalog", str(catalog))
     assert code == 1 and "--in-memory and --db-path" in stderr

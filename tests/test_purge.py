@@ -616,6 +616,20 @@ def test_user_mistakes_are_one_line_and_change_nothing(engine: Any, tmp_path: Pa
     damaged = cli("restore-export", str(exports), "--endpoint-url", engine.endpoint_url)
     assert damaged.exit_code == 1 and "the export recorded 0" in damaged.output
     assert "rhinoback-deployments" not in table_names(client)
+    # A line that is not an item is found before the table is created (no half-restored table).
+    schema = json.loads((exports / "rhinoback-deployments.schema.json").read_text())
+    schema["ItemCount"] = 2
+    (exports / "rhinoback-deployments.schema.json").write_text(json.dumps(schema))
+    (exports / "rhinoback-deployments.jsonl").write_text('{"id":{"S":"ok"}}\nnot json\n')
+    corrupt = cli("restore-export", str(exports), "--endpoint-url", engine.endpoint_url)
+    assert corrupt.exit_code == 1 and "rhinoback-deployments.jsonl:2: not a DynamoDB JSON item" in corrupt.output
+    assert "rhinoback-deployments" not in table_names(client)
+    # A schema.json without a key schema is one line, not a KeyError.
+    del schema["Table"]["KeySchema"]
+    (exports / "rhinoback-deployments.schema.json").write_text(json.dumps(schema))
+    keyless = cli("restore-export", str(exports), "--endpoint-url", engine.endpoint_url)
+    assert keyless.exit_code == 1 and "no usable 'Table.KeySchema'" in keyless.output
+    assert "Traceback" not in keyless.output and "KeyError" not in keyless.output
 
 
 def test_numbers_keep_their_dynamodb_form(engine: Any, tmp_path: Path) -> None:

@@ -103,9 +103,13 @@ def handle_errors() -> Iterator[None]:
         from .aws import translate
 
         translated = translate(exc)
-        if translated is None:
-            raise
-        fail(str(translated), translated.exit_code)
+        if translated is not None:
+            fail(str(translated), translated.exit_code)
+        if isinstance(exc, OSError) and exc.filename is not None:
+            # A path the user gave that cannot be used (a file where a folder should be, no
+            # permission, a full disk): say which path and why, in one line.
+            fail(f"{exc.filename}: {exc.strerror or exc}")
+        raise
 
 
 def load(catalog: Path, prefix: str | None) -> Catalog:

@@ -329,6 +329,9 @@ def read_schema(directory: Path, table: str) -> dict[str, Any]:
         raise RestoreError(f"cannot read {path}: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("Table"), dict):
         raise RestoreError(f"{path} is not a snapinfra-db export schema (no 'Table')")
+    keys = document["Table"].get("KeySchema")
+    if not isinstance(keys, list) or not keys or not all(isinstance(k, dict) and "AttributeName" in k for k in keys):
+        raise RestoreError(f"{path} is not a snapinfra-db export schema (no usable 'Table.KeySchema')")
     return document
 
 
@@ -508,7 +511,8 @@ def restore_table(
     if not data.is_file():
         raise RestoreError(f"{data} not found: the export of {source} has no items file")
     expected = document.get("ItemCount")
-    on_disk = _count_lines(data)
+    # Decode every line before anything is created: a bad line must not leave a half-restored table.
+    on_disk = sum(len(batch) for batch in _batches(data))
     if isinstance(expected, int) and on_disk != expected:
         raise RestoreError(f"{data} holds {on_disk} items but the export recorded {expected}: refusing")
     name = as_name or source
