@@ -414,7 +414,7 @@ class Executor:
             if snapshot.ready:
                 if last_reason:
                     self._emit(name, "wait", "ACTIVE")
-                return read_table(self.client, name)
+                return read_table(self.client, name, description)  # describe once, not twice
             reason = snapshot.busy_reason()
             if reason != last_reason:
                 self._emit(name, "wait", reason)

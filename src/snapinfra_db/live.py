@@ -273,19 +273,27 @@ def list_tags(client: DynamoDBClient, arn: str) -> dict[str, str]:
         kwargs["NextToken"] = page["NextToken"]
 
 
+def _known_or_describe(client: DynamoDBClient, name: str, known: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    return known[name] if name in known else describe(client, name)
+
+
 def read_tables(
     client: DynamoDBClient,
     names: Iterable[str],
     parallelism: int = 10,
     key_manager: Callable[[str], Literal["AWS", "CUSTOMER"] | None] | None = None,
+    descriptions: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, LiveTable | None]:
     """Read every table concurrently: DescribeTable, DescribeTimeToLive and DescribeContinuousBackups
-    at once, then ListTagsOfResource (it needs the ARN). None for a table that does not exist."""
+    at once, then ListTagsOfResource (it needs the ARN). None for a table that does not exist.
+
+    `descriptions` holds DescribeTable answers the caller already has (not asked for again)."""
     names = list(names)
     if not names:
         return {}
+    known = descriptions or {}
     with ThreadPoolExecutor(max_workers=max(1, min(parallelism * 3, 32))) as pool:
-        tables = {n: pool.submit(describe, client, n) for n in names}
+        tables = {n: pool.submit(_known_or_describe, client, n, known) for n in names}
         ttls = {n: pool.submit(_optional, partial(client.describe_time_to_live, TableName=n)) for n in names}
         pitrs = {n: pool.submit(_optional, partial(client.describe_continuous_backups, TableName=n)) for n in names}
         described = {n: f.result() for n, f in tables.items()}
@@ -317,5 +325,6 @@ def read_tables(
     return result
 
 
-def read_table(client: DynamoDBClient, name: str) -> LiveTable | None:
-    return read_tables(client, [name], parallelism=1)[name]
+def read_table(client: DynamoDBClient, name: str, description: dict[str, Any] | None = None) -> LiveTable | None:
+    """One table, as `read_tables` reads it; `description` is its DescribeTable answer, if already at hand."""
+    return read_tables(client, [name], parallelism=1, descriptions={name: description} if description else None)[name]
