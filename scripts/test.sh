@@ -12,7 +12,7 @@ echo "==> mypy" >&2
 mypy
 
 echo "==> DynamoDB Local" >&2
-python -c 'from snapinfra_db.dynamodb_local import ensure_jar; print(ensure_jar())'
+python -c 'from snapinfra_db.local.jar import ensure_jar; print(ensure_jar())'
 
 echo "==> pytest" >&2
 report="$(mktemp -t snapinfra-db-junit.XXXXXX.xml)"

@@ -18,15 +18,10 @@ from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
-from snapinfra_db.dynamodb_local import (
-    DynamoDBLocal,
-    DynamoDBLocalError,
-    cache_dir,
-    ensure_jar,
-    is_dynamodb_endpoint,
-    java_available,
-    local_client,
-)
+from snapinfra_db.aws import local_dynamodb_client as local_client
+from snapinfra_db.local.dirs import cache_dir
+from snapinfra_db.local.jar import DynamoDBLocalError, ensure_jar, java_available
+from snapinfra_db.local.process import DynamoDBLocal, is_dynamodb_endpoint
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

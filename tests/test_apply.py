@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from snapinfra_db.catalog import load_catalog
-from snapinfra_db.cli import app
-from snapinfra_db.diff import diff_catalog
-from snapinfra_db.executor import ApplyInterrupted, Executor, WaitPolicy
-from snapinfra_db.live import read_tables
+from snapinfra_db.cli.application import app
+from snapinfra_db.reconcile.diff import diff_catalog
+from snapinfra_db.reconcile.executor import ApplyInterrupted, Executor, WaitPolicy
+from snapinfra_db.reconcile.live import read_tables
 
 CATALOG = """
 prefix: a-
@@ -137,7 +137,7 @@ def test_ctrl_c_stops_and_apply_again_converges(engine: Any, tmp_path: Path) -> 
 
 def test_confirmation_on_a_terminal(engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path, _ = setup(engine, tmp_path)
-    monkeypatch.setattr("snapinfra_db.cli.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("snapinfra_db.cli.application.stdin_is_terminal", lambda: True)
     argv = ["apply", "--catalog", str(path), "--endpoint-url", engine.endpoint_url]
     no = CliRunner().invoke(app, argv, input="n\n")
     assert no.exit_code == 1 and "Apply these changes?" in no.output and "nothing was changed" in no.stderr

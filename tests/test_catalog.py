@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from snapinfra_db.catalog import load_catalog
-from snapinfra_db.cli import app
+from snapinfra_db.cli.application import app
 from snapinfra_db.errors import CatalogError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,14 +141,14 @@ def test_shipped_catalog_is_exactly_the_guide() -> None:
         assert table.deletion_protection and table.table_class == "STANDARD"
         assert table.tags == {"Project": "snapinfra", "ManagedBy": "snapinfra-db"}
         assert all(g.projection.type == "ALL" for g in table.global_indexes.values())
-    assert catalog.env_lines() == GUIDE_ENV
+    assert catalog.env_variables() == GUIDE_ENV
     assert catalog.legacy == ("rhinoback-deployments", "rhinoback-projects", "rhinoback-schemas", "rhinoback-users")
 
 
 def test_prefix_override_renames_every_table() -> None:
     catalog = load_catalog(ROOT / "tables.yaml", prefix="snapinfra-staging-")
     assert {t.name for t in catalog.tables} == {n.replace("snapinfra-", "snapinfra-staging-") for n in EXPECTED}
-    assert catalog.env_lines()["DYNAMODB_PROJECTS_TABLE"] == "snapinfra-staging-projects"
+    assert catalog.env_variables()["DYNAMODB_PROJECTS_TABLE"] == "snapinfra-staging-projects"
 
 
 def test_everything_beyond_the_defaults_can_be_expressed(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from snapinfra_db.cli import app
+from snapinfra_db.cli.application import app
 
 CATALOG = Path(__file__).resolve().parent.parent / "tables.yaml"
 

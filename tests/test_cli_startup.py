@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from snapinfra_db.cli import app
+from snapinfra_db.cli.application import app
 
 CHECK = """
 import sys

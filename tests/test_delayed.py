@@ -13,9 +13,10 @@ import boto3
 import pytest
 
 from snapinfra_db.catalog import load_catalog
-from snapinfra_db.diff import diff_catalog
-from snapinfra_db.executor import Event, Executor
-from snapinfra_db.live import read_tables
+from snapinfra_db.reconcile.diff import diff_catalog
+from snapinfra_db.reconcile.events import ApplyEvent as Event
+from snapinfra_db.reconcile.executor import Executor
+from snapinfra_db.reconcile.live import read_tables
 
 BASE = """
 prefix: slow-

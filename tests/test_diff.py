@@ -22,10 +22,10 @@ from snapinfra_db.catalog import (
     Stream,
     TableSpec,
 )
-from snapinfra_db.diff import diff_table
-from snapinfra_db.executor import Executor, WaitPolicy
-from snapinfra_db.live import read_table, reflect
-from snapinfra_db.plan import Plan
+from snapinfra_db.reconcile.diff import diff_table
+from snapinfra_db.reconcile.executor import Executor, WaitPolicy
+from snapinfra_db.reconcile.live import read_table, reflect
+from snapinfra_db.reconcile.plan import Plan
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/"
 KMS_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"

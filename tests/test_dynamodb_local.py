@@ -17,20 +17,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from snapinfra_db import dynamodb_local as dl
-from snapinfra_db.dynamodb_local import (
-    DynamoDBLocal,
-    DynamoDBLocalError,
-    cache_dir,
-    ensure_jar,
-    fetch_jar,
-    find_jar,
-    free_port,
-    is_dynamodb_endpoint,
-    java_available,
-    local_client,
-    port_in_use,
-)
+from snapinfra_db.aws import local_dynamodb_client as local_client
+from snapinfra_db.local import jar as dl
+from snapinfra_db.local.dirs import cache_dir
+from snapinfra_db.local.jar import DynamoDBLocalError, ensure_jar, fetch_jar, find_jar, java_available
+from snapinfra_db.local.process import DynamoDBLocal, free_port, is_dynamodb_endpoint, port_in_use
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from snapinfra_db.catalog import load_catalog
-from snapinfra_db.cli import app
+from snapinfra_db.cli.application import app
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,11 +20,9 @@ import boto3
 import pytest
 from typer.testing import CliRunner, Result
 
-from snapinfra_db.backoff import Backoff
 from snapinfra_db.catalog import Catalog, TableSpec, load_catalog
-from snapinfra_db.cli import app
-from snapinfra_db.diff import diff_table
-from snapinfra_db.health import (
+from snapinfra_db.cli.application import app
+from snapinfra_db.ops.health import (
     MISSING,
     EndpointInfo,
     HealthReport,
@@ -35,8 +33,10 @@ from snapinfra_db.health import (
     probe_key,
     wait_until_healthy,
 )
-from snapinfra_db.live import LiveEncryption, LiveIndex, LiveTable
-from snapinfra_db.render_health import verdict, wait_line
+from snapinfra_db.reconcile.diff import diff_table
+from snapinfra_db.reconcile.live import LiveEncryption, LiveIndex, LiveTable
+from snapinfra_db.render.health import verdict, wait_line
+from snapinfra_db.waiting import Backoff
 
 SMALL = """
 prefix: t-

@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from snapinfra_db import local_engine, local_state
-from snapinfra_db.cli import app
-from snapinfra_db.dynamodb_local import free_port, is_dynamodb_endpoint, local_client, port_in_use
+from snapinfra_db.aws import local_dynamodb_client as local_client
+from snapinfra_db.cli.application import app
+from snapinfra_db.local import engine as local_engine
+from snapinfra_db.local import state as local_state
+from snapinfra_db.local.process import free_port, is_dynamodb_endpoint, port_in_use
 
 CATALOG = """
 prefix: t-

@@ -21,10 +21,9 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from typer.testing import CliRunner, Result
 
-from snapinfra_db import purge as purge_module
-from snapinfra_db.backoff import Backoff
-from snapinfra_db.cli import app
-from snapinfra_db.export import (
+from snapinfra_db.cli.application import app
+from snapinfra_db.ops import purge as purge_module
+from snapinfra_db.ops.export import (
     ExportError,
     create_table_request,
     decode_item,
@@ -32,7 +31,8 @@ from snapinfra_db.export import (
     export_table,
     write_batch,
 )
-from snapinfra_db.purge import Purger, Safeguards, backup_name
+from snapinfra_db.ops.purge import Purger, Safeguards, backup_name
+from snapinfra_db.waiting import Backoff
 
 LEGACY = ["rhinoback-deployments", "rhinoback-projects", "rhinoback-schemas", "rhinoback-users"]
 
@@ -76,7 +76,7 @@ def table_names(client: Any) -> set[str]:
 
 @pytest.fixture(autouse=True)
 def no_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("snapinfra_db.cli.stdin_is_terminal", lambda: False)
+    monkeypatch.setattr("snapinfra_db.cli.application.stdin_is_terminal", lambda: False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -487,7 +487,7 @@ def test_destroy_deletes_catalog_tables_only_after_the_prefix_is_typed(
     argv = ["destroy", "--catalog", str(catalog), "--endpoint-url", engine.endpoint_url, "--no-backup"]
     argv += ["--disable-deletion-protection"]
 
-    monkeypatch.setattr("snapinfra_db.cli.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("snapinfra_db.cli.application.stdin_is_terminal", lambda: True)
     wrong = cli(*argv, input="delete\n")
     assert wrong.exit_code == 1 and "cancelled" in wrong.output
     assert "Type 'p-' to confirm" in wrong.output
@@ -550,7 +550,7 @@ def test_export_error_removes_temporary_files(engine: Any, tmp_path: Path, monke
     def broken(*args: Any, **kwargs: Any) -> int:
         return -1  # the file does not hold what was scanned
 
-    monkeypatch.setattr("snapinfra_db.export._count_lines", broken)
+    monkeypatch.setattr("snapinfra_db.ops.export._count_lines", broken)
     with pytest.raises(ExportError, match="incomplete"):
         export_table(client, "rhinoback-users", tmp_path)
     assert list(tmp_path.iterdir()) == []
@@ -673,7 +673,7 @@ def test_a_legacy_name_that_is_a_catalog_table_is_refused(
     create_legacy(client, ["rhinoback-deployments"])
     loaded = load_catalog(write_catalog(tmp_path))
     clashing = loaded.model_copy(update={"legacy": (*loaded.legacy, "p-projects")})
-    monkeypatch.setattr("snapinfra_db.cli_purge.load", lambda catalog, prefix: clashing)
+    monkeypatch.setattr("snapinfra_db.cli.purge.load", lambda catalog, prefix: clashing)
     result = purge(moto_engine, tmp_path / "tables.yaml", "--yes", "--no-backup")
     assert result.exit_code == 1 and "also catalog tables" in result.output
     assert "rhinoback-deployments" in table_names(client)

@@ -1,5 +1,5 @@
 """`python -m snapinfra_db` runs the command line (same as the `snapinfra-db` script)."""
 
-from .cli import main
+from snapinfra_db.cli import main
 
 main()

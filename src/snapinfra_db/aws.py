@@ -1,4 +1,8 @@
-"""The one place a boto3 session and its clients are built: region, profile, endpoint, retries.
+"""The one place boto3 sessions and clients are built: region, profile, endpoint, credentials, retries.
+
+Every client of the tool comes from here: DynamoDB and STS for the commands (through `Aws`), and
+the DynamoDB client the local engines are probed with (`local_dynamodb_client`). One set of dummy
+credentials for local endpoints, one retry configuration.
 
 boto3 is imported inside functions so that `--help` and `validate` never pay for it.
 """
@@ -11,7 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
-from .errors import AwsConfigError, DynamoDBError, SnapinfraError
+from snapinfra_db.errors import AwsConfigError, DynamoDBError, SnapinfraError
 
 if TYPE_CHECKING:
     import boto3
@@ -19,6 +23,52 @@ if TYPE_CHECKING:
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "host.docker.internal"}
 DEFAULT_LOCAL_REGION = "us-east-1"
+
+# Local endpoints accept any credentials (newer DynamoDB Local releases want letters and digits
+# only); a laptop without an AWS account has none. The one pair used for every local client, and
+# the one `snapinfra-db local` prints for the backend's .env.
+LOCAL_ACCESS_KEY_ID = "snapinfralocal"
+LOCAL_SECRET_ACCESS_KEY = "snapinfralocal"
+
+
+def client_config(
+    region: str | None = None,
+    *,
+    attempts: int = 10,
+    connect_timeout: float = 5,
+    read_timeout: float = 60,
+    pool: int = 10,
+) -> Any:
+    """botocore's Config for every client: `attempts` in all, standard-mode retries (throttling, LimitExceeded and
+    transient errors with exponential backoff and jitter), timeouts, and a connection pool."""
+    from botocore.config import Config
+
+    return Config(
+        region_name=region,
+        retries={"mode": "standard", "total_max_attempts": attempts},
+        max_pool_connections=pool,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        user_agent_extra="snapinfra-db",
+    )
+
+
+def local_dynamodb_client(endpoint_url: str, *, timeout: float = 60, attempts: int = 10) -> DynamoDBClient:
+    """A DynamoDB client for a local endpoint (DynamoDB Local, moto's server): dummy credentials,
+    region us-east-1, whatever the environment says. `timeout` is the connect and read timeout."""
+    import boto3
+
+    client: DynamoDBClient = boto3.session.Session().client(
+        "dynamodb",
+        endpoint_url=endpoint_url,
+        region_name=DEFAULT_LOCAL_REGION,
+        aws_access_key_id=LOCAL_ACCESS_KEY_ID,
+        aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY,
+        config=client_config(
+            DEFAULT_LOCAL_REGION, attempts=attempts, connect_timeout=min(timeout, 5), read_timeout=timeout
+        ),
+    )
+    return client
 
 
 @dataclass(frozen=True)
@@ -70,8 +120,8 @@ class Aws:
         if self.options.is_local and session.get_credentials() is None:
             # DynamoDB Local accepts any credentials; a laptop without an AWS account has none.
             session = boto3.Session(
-                aws_access_key_id="local",
-                aws_secret_access_key="local",
+                aws_access_key_id=LOCAL_ACCESS_KEY_ID,
+                aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY,
                 region_name=session.region_name or DEFAULT_LOCAL_REGION,
             )
         return session
@@ -88,18 +138,7 @@ class Aws:
         )
 
     def _config(self) -> Any:
-        from botocore.config import Config
-
-        return Config(
-            region_name=self.region,
-            # Standard mode retries throttling, LimitExceededException and transient errors with
-            # exponential backoff and jitter; busy tables (ResourceInUse) are the executor's job.
-            retries={"mode": "standard", "max_attempts": 10},
-            max_pool_connections=max(10, self.options.parallelism * 4),
-            connect_timeout=5,
-            read_timeout=60,
-            user_agent_extra="snapinfra-db",
-        )
+        return client_config(self.region, pool=max(10, self.options.parallelism * 4))
 
     def _check_credentials(self) -> None:
         if self.session.get_credentials() is None:
@@ -112,6 +151,13 @@ class Aws:
     def dynamodb(self) -> DynamoDBClient:
         self._check_credentials()
         return self.session.client("dynamodb", endpoint_url=self.options.endpoint_url or None, config=self._config())
+
+    @cached_property
+    def sts(self) -> Any:
+        """STS, for the account id; never pointed at a custom endpoint."""
+        return self.session.client(
+            "sts", region_name=self.region, config=client_config(self.region, attempts=3, read_timeout=15)
+        )
 
     def kms_key_manager(self, key_arn: str) -> Literal["AWS", "CUSTOMER"] | None:
         """Whether a table's KMS key is the AWS-managed one or a customer's; None if it cannot be told."""

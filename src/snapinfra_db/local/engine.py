@@ -24,19 +24,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from . import local_state
-from .dynamodb_local import (
+from snapinfra_db.errors import SnapinfraError
+from snapinfra_db.local import state as local_state
+from snapinfra_db.local.jar import DynamoDBLocalError, ensure_jar, java_available
+from snapinfra_db.local.process import (
     DynamoDBLocal,
-    DynamoDBLocalError,
     EngineProcess,
     MotoServer,
-    ensure_jar,
     is_dynamodb_endpoint,
-    java_available,
     port_in_use,
     signal_group,
 )
-from .errors import SnapinfraError
 
 EngineChoice = Literal["auto", "dynamodb-local", "moto"]
 
@@ -202,7 +200,7 @@ class Status:
 
 def status(ports: list[int] | None = None) -> list[Status]:
     """The local engines started by snapinfra-db that are still alive, and whether they answer."""
-    from .dynamodb_local import local_client
+    from snapinfra_db.aws import local_dynamodb_client
 
     found: list[Status] = []
     for record in local_state.records():
@@ -211,7 +209,7 @@ def status(ports: list[int] | None = None) -> list[Status]:
         tables: int | None = None
         answering = False
         with contextlib.suppress(Exception):
-            client = local_client(f"http://127.0.0.1:{record.port}", timeout=2.0, retries=1)
+            client = local_dynamodb_client(f"http://127.0.0.1:{record.port}", timeout=2.0, attempts=1)
             names: list[str] = []
             for page in client.get_paginator("list_tables").paginate():
                 names.extend(page.get("TableNames", []))

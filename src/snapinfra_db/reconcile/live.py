@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .catalog import (
+from snapinfra_db.catalog import (
     Billing,
     GlobalIndex,
     KeyAttribute,
@@ -27,7 +27,7 @@ from .catalog import (
     Projection,
     Stream,
 )
-from .errors import error_code
+from snapinfra_db.errors import error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

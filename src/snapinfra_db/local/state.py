@@ -12,7 +12,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .dynamodb_local import user_dir
+from snapinfra_db.local.dirs import user_dir
 
 DEFAULT_PORT = 8000
 

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .catalog import Capacity, Catalog, Encryption, GlobalIndex, KeyAttribute, PointInTimeRecovery, TableSpec
-from .live import LiveEncryption, LiveTable
-from .plan import (
-    CreateIndex,
+from snapinfra_db.catalog import (
+    Capacity,
+    Catalog,
+    Encryption,
+    GlobalIndex,
+    KeyAttribute,
+    PointInTimeRecovery,
+    TableSpec,
+)
+from snapinfra_db.reconcile.live import LiveEncryption, LiveTable
+from snapinfra_db.reconcile.plan import (
+    CreateGsi,
     CreateTable,
-    DeleteIndex,
+    DeleteGsi,
     DisableStream,
     DisableTtl,
     EnableStream,
@@ -26,7 +34,7 @@ from .plan import (
     UpdateBilling,
     UpdateDeletionProtection,
     UpdateEncryption,
-    UpdateIndexCapacity,
+    UpdateGsiCapacity,
     UpdatePitr,
     UpdateTableClass,
 )
@@ -138,20 +146,20 @@ def _compare_indexes(spec: TableSpec, live: LiveTable, notes: list[str]) -> tupl
     billing_changes = spec.billing.mode != live.billing.mode
     types = spec.attribute_types()
 
-    def create(name: str, rebuild: bool) -> CreateIndex:
+    def create(name: str, rebuild: bool) -> CreateGsi:
         gsi = spec.global_indexes[name]
         attrs = {a.name: types[a.name] for a in (*spec.key_attributes(), *gsi.key_attributes())}
-        return CreateIndex(index=name, spec=gsi, attribute_types=attrs, provisioned=provisioned, rebuild=rebuild)
+        return CreateGsi(index=name, spec=gsi, attribute_types=attrs, provisioned=provisioned, rebuild=rebuild)
 
     for name in sorted(set(live.global_indexes) - set(spec.global_indexes)):
-        deletes.append(DeleteIndex(index=name))
+        deletes.append(DeleteGsi(index=name))
         notes.append(f"index {name} is not in the catalog and will be deleted: queries on it will fail")
     for name in sorted(set(spec.global_indexes) - set(live.global_indexes)):
         creates.append(create(name, rebuild=False))
     for name in sorted(set(spec.global_indexes) & set(live.global_indexes)):
         want, have = spec.global_indexes[name], live.global_indexes[name]
         if _gsi_shape_differs(want, have):
-            deletes.append(DeleteIndex(index=name, rebuild=True))
+            deletes.append(DeleteGsi(index=name, rebuild=True))
             creates.append(create(name, rebuild=True))
             notes.append(
                 f"index {name} is rebuilt (deleted, then created) because its key schema or projection "
@@ -162,7 +170,7 @@ def _compare_indexes(spec: TableSpec, live: LiveTable, notes: list[str]) -> tupl
             # When billing changes, UpdateBilling carries every index's capacity itself.
             before, after = _capacity(have, provisioned), _capacity(want, provisioned)
             if before != after:
-                updates.append(UpdateIndexCapacity(index=name, before=before, after=after))
+                updates.append(UpdateGsiCapacity(index=name, before=before, after=after))
     return deletes, creates, updates
 
 
@@ -172,7 +180,7 @@ def _compare_billing(spec: TableSpec, live: LiveTable, creates: Iterable[Step]) 
         return []
     index_capacity: dict[str, Capacity] = {}
     if want.mode != have.mode:
-        rebuilt = {s.index for s in creates if isinstance(s, CreateIndex)}
+        rebuilt = {s.index for s in creates if isinstance(s, CreateGsi)}
         provisioned = want.mode == "PROVISIONED"
         # Indexes that stay through the switch need their capacity in the same UpdateTable call.
         for name in sorted(set(live.global_indexes) & set(spec.global_indexes) - rebuilt):

@@ -10,7 +10,9 @@ from typing import Annotated
 
 import typer
 
-from .cli import (
+from snapinfra_db.cli.application import app, err, fail, handle_errors, out
+from snapinfra_db.cli.inputs import load, make_aws
+from snapinfra_db.cli.options import (
     DEFAULT_CATALOG,
     CatalogOpt,
     EndpointOpt,
@@ -19,15 +21,8 @@ from .cli import (
     PrefixOpt,
     ProfileOpt,
     RegionOpt,
-    app,
-    err,
-    fail,
-    handle_errors,
-    load,
-    make_aws,
-    out,
 )
-from .errors import ExitCode
+from snapinfra_db.errors import ExitCode
 
 
 @app.command()
@@ -72,8 +67,8 @@ def health(
     with handle_errors():
         loaded = load(catalog, prefix)
         aws = make_aws(region, profile, endpoint_url, parallelism, local)
-        from .health import HealthReport, check, wait_until_healthy
-        from .render_health import WaitProgress, health_json, render_health
+        from snapinfra_db.ops.health import HealthReport, check, wait_until_healthy
+        from snapinfra_db.render.health import WaitProgress, health_json, render_health
 
         def run_check() -> HealthReport:
             return check(aws, loaded, parallelism, probe=probe, allow_transient=allow_transient)

@@ -19,17 +19,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .backoff import Backoff
-from .catalog import Catalog, KeyAttribute, TableSpec
-from .diff import diff_table
-from .live import LiveTable, read_tables
-from .plan import CreateIndex, DeleteIndex, TableChange
-from .render import describe_step, step_lines
+from snapinfra_db.catalog import Catalog, KeyAttribute, TableSpec
+from snapinfra_db.reconcile.diff import diff_table
+from snapinfra_db.reconcile.live import LiveTable, read_tables
+from snapinfra_db.reconcile.plan import CreateGsi, DeleteGsi, TableChange
+from snapinfra_db.waiting import Backoff
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from .aws import Aws
+    from snapinfra_db.aws import Aws
 
 FORMAT_VERSION = "1"
 MISSING = "MISSING"  # the status reported for a catalog table that does not exist
@@ -253,13 +252,13 @@ def _indexes(spec: TableSpec, live: LiveTable) -> tuple[IndexHealth, ...]:
 
 
 def _drift(change: TableChange) -> tuple[DriftItem, ...]:
-    return tuple(DriftItem(op=s.op, symbol=step_lines(s)[0][0], text=describe_step(s)) for s in change.steps)
+    return tuple(DriftItem(op=s.op, symbol=s.lines()[0][0], text=s.describe()) for s in change.steps)
 
 
 def _reported_as_index(step: object) -> bool:
     # A plain index create/delete is the set difference that the index check reports itself
     # ("index X is missing" / "is not in the catalog"); a rebuild is drift of an existing index.
-    return isinstance(step, CreateIndex | DeleteIndex) and not step.rebuild
+    return isinstance(step, CreateGsi | DeleteGsi) and not step.rebuild
 
 
 def assess_table(
@@ -427,14 +426,10 @@ def _account(aws: Aws) -> tuple[str | None, str | None]:
     """(account id, note) from STS GetCallerIdentity; skipped for a custom or local endpoint."""
     if aws.options.effective_endpoint:
         return None, "skipped: an endpoint URL is set"
-    from botocore.config import Config
-
-    from .aws import translate
+    from snapinfra_db.aws import translate
 
     try:
-        config = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 3})
-        sts = aws.session.client("sts", region_name=aws.region, config=config)
-        return str(sts.get_caller_identity()["Account"]), None
+        return str(aws.sts.get_caller_identity()["Account"]), None
     except Exception as exc:
         translated = translate(exc)
         if translated is None:
@@ -444,7 +439,7 @@ def _account(aws: Aws) -> tuple[str | None, str | None]:
 
 def observe(aws: Aws, catalog: Catalog, parallelism: int = 10, probe: bool = False) -> Observation:
     """Read every catalog table (and the account id) concurrently, then probe the readable ones."""
-    from .aws import translate
+    from snapinfra_db.aws import translate
 
     def describe_error(exc: BaseException) -> str | None:
         translated = translate(exc)

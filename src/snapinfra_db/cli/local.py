@@ -19,24 +19,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from .cli import (
-    DEFAULT_CATALOG,
-    CatalogOpt,
-    ParallelismOpt,
-    PrefixOpt,
-    app,
-    env_mapping,
-    err,
-    fail,
-    handle_errors,
-    load,
-    make_aws,
-    make_plan,
-    out,
-    run_plan,
-)
-from .errors import ExitCode
-from .local_state import DEFAULT_PORT
+from snapinfra_db.cli.application import app, err, fail, handle_errors, out
+from snapinfra_db.cli.inputs import env_mapping, load, make_aws, make_plan
+from snapinfra_db.cli.options import DEFAULT_CATALOG, CatalogOpt, ParallelismOpt, PrefixOpt
+from snapinfra_db.cli.tables import run_plan
+from snapinfra_db.errors import ExitCode
+from snapinfra_db.local.state import DEFAULT_PORT
 
 local_app = typer.Typer(
     help="A local DynamoDB with the catalog applied: start it (default), `status`, `stop`.",
@@ -90,7 +78,7 @@ def local(
     if ctx.invoked_subcommand is not None:
         return
     with handle_errors(), _signals_interrupt():  # installed first: a signal while starting also stops cleanly
-        from .local_engine import LocalError, start
+        from snapinfra_db.local.engine import LocalError, start
 
         if in_memory and db_path is not None:
             raise LocalError("--in-memory and --db-path contradict each other: pass one")
@@ -113,7 +101,7 @@ def local(
         try:
             aws = make_aws(None, None, record.endpoint_url, parallelism)
             if loaded is not None:
-                from .render import render_plan
+                from snapinfra_db.render.plan import render_plan
 
                 the_plan = make_plan(loaded, aws, parallelism)
                 if the_plan.changes and all(c.action == "create" for c in the_plan.changes):
@@ -131,7 +119,7 @@ def local(
             err.print(f"Serving on {record.endpoint_url}. Press Ctrl-C to stop.", markup=False)
             while foreground.running:
                 time.sleep(0.5)
-            from .dynamodb_local import one_line
+            from snapinfra_db.local.process import one_line
 
             tail = one_line(foreground.log_tail(5))
             fail(f"{foreground.label} exited unexpectedly: {tail or 'no output'} (log: {record.log})")
@@ -139,7 +127,7 @@ def local(
             err.print("Stopping…")
         finally:
             if foreground is not None:
-                from .local_state import remove_record
+                from snapinfra_db.local.state import remove_record
 
                 foreground.stop()
                 remove_record(record.port)
@@ -154,7 +142,7 @@ def local_status(
 ) -> None:
     """Show the local DynamoDBs started by snapinfra-db. Exit 0 if one is running, 1 if none."""
     with handle_errors():
-        from .local_engine import status
+        from snapinfra_db.local.engine import status
 
         found = status([port] if port else None)
         if json_output:
@@ -203,8 +191,8 @@ def local_stop(
 ) -> None:
     """Stop the local DynamoDB(s) started by snapinfra-db. Data in --db-path is kept. Never stops anything else."""
     with handle_errors():
-        from .local_engine import stop
-        from .local_state import records
+        from snapinfra_db.local.engine import stop
+        from snapinfra_db.local.state import records
 
         targets = [r for r in records() if port is None or r.port == port]
         if not targets:
@@ -222,14 +210,14 @@ def _engine_name(engine: str) -> str:
 
 
 def _print_env(mapping: dict[str, str]) -> None:
-    from .dynamodb_local import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
-    from .render import env_lines
+    from snapinfra_db.aws import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
+    from snapinfra_db.render.text import dotenv_text
 
     print("# .env for the backend (snapinfra-db local)")
-    print(env_lines(mapping))
+    print(dotenv_text(mapping))
     print("# A local DynamoDB accepts any credentials; if you have none configured, uncomment:")
-    print(f"# AWS_ACCESS_KEY_ID={DUMMY_ACCESS_KEY_ID}")
-    print(f"# AWS_SECRET_ACCESS_KEY={DUMMY_SECRET_ACCESS_KEY}")
+    print(f"# AWS_ACCESS_KEY_ID={LOCAL_ACCESS_KEY_ID}")
+    print(f"# AWS_SECRET_ACCESS_KEY={LOCAL_SECRET_ACCESS_KEY}")
 
 
 @contextmanager

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .cli import (
+from snapinfra_db.cli.application import app, confirm, err, fail, handle_errors, out
+from snapinfra_db.cli.inputs import load, make_aws
+from snapinfra_db.cli.options import (
     DEFAULT_CATALOG,
     CatalogOpt,
     EndpointOpt,
@@ -22,19 +24,11 @@ from .cli import (
     ProfileOpt,
     RegionOpt,
     YesOpt,
-    app,
-    confirm,
-    err,
-    fail,
-    handle_errors,
-    load,
-    make_aws,
-    out,
 )
-from .errors import ExitCode, Refused
+from snapinfra_db.errors import ExitCode, Refused
 
 if TYPE_CHECKING:
-    from .aws import Aws
+    from snapinfra_db.aws import Aws
 
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what was found and would be done; change nothing.")]
 ExactCountOpt = Annotated[
@@ -88,10 +82,10 @@ def _run_purge(
     json_output: bool,
     wait_timeout: float,
 ) -> None:
-    from .backoff import Backoff
-    from .export import check_writable_dir
-    from .purge import PurgeInterrupted, Purger, Safeguards, TableResult, inspect
-    from .render_purge import ProgressLines, render_found, render_summary, summary_json
+    from snapinfra_db.ops.export import check_writable_dir
+    from snapinfra_db.ops.purge import PurgeInterrupted, Purger, Safeguards, TableResult, inspect
+    from snapinfra_db.render.purge import ProgressLines, render_found, render_summary, summary_json
+    from snapinfra_db.waiting import Backoff
 
     safeguards = Safeguards(backup=export_dir is None if backup is None else backup, export_dir=export_dir)
     view = err if json_output else out
@@ -296,9 +290,9 @@ def restore_export(
 
         from rich.markup import escape
 
-        from .export import RestoreResult, exported_tables, restore_table
-        from .purge import message_of
-        from .render_purge import ProgressLines, render_restores, restores_json
+        from snapinfra_db.ops.export import RestoreResult, exported_tables, restore_table
+        from snapinfra_db.ops.purge import message_of
+        from snapinfra_db.render.purge import ProgressLines, render_restores, restores_json
 
         available = exported_tables(directory)
         chosen = list(dict.fromkeys(table)) if table else available

@@ -1,10 +1,4 @@
-"""AWS's DynamoDB Local (the Java emulator): find or fetch it, start it, stop it.
-
-DynamoDB Local is shipped by AWS as a zip of ``DynamoDBLocal.jar`` plus ``DynamoDBLocal_lib/``.
-The only registry this project can reach that carries it is npm: the package
-``amplify-dynamodb-simulator`` bundles exactly that folder under ``package/emulator/``.
-:func:`fetch_jar` runs ``npm pack`` and unpacks that folder into the cache
-(``$SNAPINFRA_DB_CACHE``, ``$XDG_CACHE_HOME/snapinfra-db`` or ``~/.cache/snapinfra-db``).
+"""Local DynamoDB-compatible servers run as child processes: DynamoDB Local (Java) and moto's server.
 
 :class:`DynamoDBLocal` runs one instance (always ``-sharedDb`` and ``-disableTelemetry``) in its own
 process group, with its output in a log file and its working directory in a private temporary
@@ -34,276 +28,27 @@ import signal
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import weakref
-from collections.abc import Iterator, Sequence
-from pathlib import Path, PurePosixPath
+from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Self
+
+from snapinfra_db.aws import local_dynamodb_client
+from snapinfra_db.local.jar import LIB_DIR_NAME, DynamoDBLocalError, java_executable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = [
-    "DUMMY_ACCESS_KEY_ID",
-    "DUMMY_REGION",
-    "DUMMY_SECRET_ACCESS_KEY",
-    "JAR_NAME",
-    "NPM_PACKAGE",
-    "DynamoDBLocal",
-    "DynamoDBLocalError",
-    "EngineProcess",
-    "MotoServer",
-    "cache_dir",
-    "ensure_jar",
-    "fetch_jar",
-    "find_jar",
-    "free_port",
-    "is_dynamodb_endpoint",
-    "java_available",
-    "java_executable",
-    "local_client",
-    "one_line",
-    "port_in_use",
-    "signal_group",
-]
-
-#: The npm package (pinned) whose ``package/emulator/`` folder is DynamoDB Local 1.25.1.
-NPM_PACKAGE = "amplify-dynamodb-simulator@2.9.30"
-JAR_NAME = "DynamoDBLocal.jar"
-LIB_DIR_NAME = "DynamoDBLocal_lib"
-_EMULATOR_PREFIX = PurePosixPath("package/emulator")
-_CACHE_SUBDIR = "dynamodb-local"
-
-#: Credentials and region for talking to Local: it accepts anything, but newer releases want
-#: an access key of letters and digits only.
-DUMMY_ACCESS_KEY_ID = "snapinfralocal"
-DUMMY_SECRET_ACCESS_KEY = "snapinfralocal"
-DUMMY_REGION = "us-east-1"
 
 _LOG_TAIL_LINES = 25
 
 
-class DynamoDBLocalError(Exception):
-    """DynamoDB Local could not be found, fetched, started or reached. The message is one line."""
 
 
-# --------------------------------------------------------------------------- locating the jar
 
-
-def user_dir(explicit_env: str, xdg_env: str, home_default: str) -> Path:
-    """``$explicit_env``, else ``$xdg_env/snapinfra-db``, else ``~/<home_default>/snapinfra-db`` (XDG)."""
-    explicit = os.environ.get(explicit_env)
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get(xdg_env)
-    if xdg:
-        return Path(xdg).expanduser() / "snapinfra-db"
-    return Path.home() / home_default / "snapinfra-db"
-
-
-def cache_dir() -> Path:
-    """``$SNAPINFRA_DB_CACHE``, else ``$XDG_CACHE_HOME/snapinfra-db``, else ``~/.cache/snapinfra-db``."""
-    return user_dir("SNAPINFRA_DB_CACHE", "XDG_CACHE_HOME", ".cache")
-
-
-def _default_install_dir() -> Path:
-    return cache_dir() / _CACHE_SUBDIR
-
-
-def _jar_in(path: Path) -> Path:
-    """A path to the jar itself, or to the folder that holds it."""
-    return path / JAR_NAME if path.is_dir() else path
-
-
-def find_jar(explicit: Path | None = None) -> Path | None:
-    """The DynamoDB Local jar to use, or None when there is none yet.
-
-    Order: ``explicit``, then ``$DYNAMODB_LOCAL_JAR``, then the cached copy. An explicit path or
-    the environment variable naming a file that does not exist is an error, not a fallback.
-    Either may also name the folder that holds ``DynamoDBLocal.jar``.
-    """
-    if explicit is not None:
-        jar = _jar_in(Path(explicit).expanduser())
-        if not jar.is_file():
-            raise DynamoDBLocalError(f"DynamoDB Local jar not found: {jar}")
-        return jar
-    from_env = os.environ.get("DYNAMODB_LOCAL_JAR")
-    if from_env:
-        jar = _jar_in(Path(from_env).expanduser())
-        if not jar.is_file():
-            raise DynamoDBLocalError(f"DYNAMODB_LOCAL_JAR names no jar: {jar}")
-        return jar
-    cached = _default_install_dir() / JAR_NAME
-    return cached if cached.is_file() else None
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock on ``path`` (POSIX); a no-op where fcntl is missing."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _extract_emulator(tgz: Path, target: Path) -> None:
-    """Unpack the regular files under ``package/emulator/`` of ``tgz`` into ``target``."""
-    target_resolved = target.resolve()
-    found = False
-    with tarfile.open(tgz, "r:gz") as archive:
-        for member in archive:
-            name = PurePosixPath(member.name)
-            try:
-                relative = name.relative_to(_EMULATOR_PREFIX)
-            except ValueError:
-                continue
-            if not member.isfile() or not relative.parts or ".." in relative.parts:
-                continue  # folders are made as needed; links and devices are never wanted
-            out = target.joinpath(*relative.parts)
-            if not out.resolve().is_relative_to(target_resolved):
-                continue
-            source = archive.extractfile(member)
-            if source is None:
-                continue
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with source, open(out, "wb") as sink:
-                shutil.copyfileobj(source, sink, 1 << 20)
-            found = found or relative.parts == (JAR_NAME,)
-    if not found:
-        raise DynamoDBLocalError(f"{tgz.name} holds no {_EMULATOR_PREFIX}/{JAR_NAME}")
-    if not (target / LIB_DIR_NAME).is_dir():
-        raise DynamoDBLocalError(f"{tgz.name} holds no {_EMULATOR_PREFIX}/{LIB_DIR_NAME}/")
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    # npm's last lines say what went wrong; its warnings come first.
-    errors = [line for line in lines if "ERR" in line] or lines
-    joined = " | ".join(errors[-3:])
-    return joined if len(joined) <= limit else joined[: limit - 3] + "..."
-
-
-def _npm_pack(package: str, into: Path, timeout: float) -> Path:
-    npm = shutil.which("npm")
-    if npm is None:
-        raise DynamoDBLocalError(
-            "npm is not installed: it is needed once to fetch DynamoDB Local "
-            f"({package}); or set DYNAMODB_LOCAL_JAR to a DynamoDBLocal.jar"
-        )
-    try:
-        done = subprocess.run(
-            [npm, "pack", package, "--silent"],
-            cwd=into,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise DynamoDBLocalError(f"npm pack {package} took more than {timeout:.0f} s") from exc
-    except OSError as exc:
-        raise DynamoDBLocalError(f"could not run npm: {exc}") from exc
-    if done.returncode != 0:
-        detail = _one_line(done.stderr or done.stdout) or "no output"
-        raise DynamoDBLocalError(f"npm pack {package} failed (exit {done.returncode}): {detail}")
-    tarballs = sorted(into.glob("*.tgz"))
-    if len(tarballs) != 1:
-        raise DynamoDBLocalError(f"npm pack {package} left {len(tarballs)} tarballs, expected one")
-    return tarballs[0]
-
-
-def fetch_jar(dest: Path | None = None, *, package: str = NPM_PACKAGE, timeout: float = 900.0) -> Path:
-    """Fetch DynamoDB Local with ``npm pack`` into ``dest`` (default: the cache) and return the jar.
-
-    The folder is filled beside ``dest`` and renamed into place, so ``dest`` is either absent or
-    complete; a process that loses a race for the rename uses the winner's copy. A lock file beside
-    ``dest`` keeps concurrent callers from downloading twice. If ``dest`` already holds the jar,
-    nothing is fetched.
-    """
-    dest = Path(dest).expanduser() if dest is not None else _default_install_dir()
-    jar = dest / JAR_NAME
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(dest.parent / f".{dest.name}.lock"):
-        if jar.is_file():
-            return jar
-        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
-        try:
-            pack_dir = staging / "npm"
-            pack_dir.mkdir()
-            tgz = _npm_pack(package, pack_dir, timeout)
-            unpacked = staging / "emulator"
-            unpacked.mkdir()
-            try:
-                _extract_emulator(tgz, unpacked)
-            except (tarfile.TarError, OSError) as exc:
-                raise DynamoDBLocalError(f"could not unpack {tgz.name}: {exc}") from exc
-            if dest.exists() and not jar.is_file():
-                # A leftover without a jar (not something we made): move it out of the way.
-                dest.rename(staging / "stale")
-            try:
-                unpacked.rename(dest)
-            except OSError:
-                if not jar.is_file():
-                    raise
-                # Lost the race to another process: its copy is complete, use it.
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return jar
-
-
-def ensure_jar(explicit: Path | None = None, fetch: bool = True) -> Path:
-    """The jar from :func:`find_jar`, fetching it with :func:`fetch_jar` when there is none."""
-    jar = find_jar(explicit)
-    if jar is not None:
-        return jar
-    if not fetch:
-        raise DynamoDBLocalError(
-            f"DynamoDB Local is not in {_default_install_dir()}: fetch it (needs npm) or set DYNAMODB_LOCAL_JAR"
-        )
-    return fetch_jar()
-
-
-# --------------------------------------------------------------------------- java and the network
-
-
-def java_executable() -> str | None:
-    """``$JAVA_HOME/bin/java`` when it exists, else ``java`` on PATH, else None."""
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home:
-        candidate = Path(java_home) / "bin" / ("java.exe" if sys.platform == "win32" else "java")
-        if candidate.is_file():
-            return str(candidate)
-    return shutil.which("java")
-
-
-def java_available() -> bool:
-    """Whether a working ``java`` runs (a stub that prints "install a JDK" does not count)."""
-    java = java_executable()
-    if java is None:
-        return False
-    try:
-        done = subprocess.run(
-            [java, "-version"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -329,30 +74,6 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     return False
 
 
-def local_client(endpoint_url: str, *, timeout: float | None = None, retries: int | None = None) -> DynamoDBClient:
-    """A boto3 DynamoDB client for a local endpoint, with dummy credentials and region us-east-1.
-
-    ``timeout`` sets the connect and read timeouts (seconds); ``retries`` the total attempts.
-    """
-    import boto3
-    from botocore.config import Config
-
-    config = Config()
-    if timeout is not None:
-        config = config.merge(Config(connect_timeout=timeout, read_timeout=timeout))
-    if retries is not None:
-        config = config.merge(Config(retries={"total_max_attempts": retries, "mode": "standard"}))
-    client: DynamoDBClient = boto3.session.Session().client(
-        "dynamodb",
-        endpoint_url=endpoint_url,
-        region_name=DUMMY_REGION,
-        aws_access_key_id=DUMMY_ACCESS_KEY_ID,
-        aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
-        config=config,
-    )
-    return client
-
-
 def _answers_list_tables(client: DynamoDBClient) -> bool:
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -365,7 +86,7 @@ def _answers_list_tables(client: DynamoDBClient) -> bool:
 
 def is_dynamodb_endpoint(url: str, timeout: float = 2.0) -> bool:
     """Whether ``url`` answers ListTables like DynamoDB does (with dummy credentials)."""
-    return _answers_list_tables(local_client(url, timeout=timeout, retries=1))
+    return _answers_list_tables(local_dynamodb_client(url, timeout=timeout, attempts=1))
 
 
 # --------------------------------------------------------------------------- the process
@@ -452,7 +173,7 @@ class EngineProcess:
 
     def client(self) -> DynamoDBClient:
         """A boto3 client for this instance."""
-        return local_client(self.endpoint_url)
+        return local_dynamodb_client(self.endpoint_url)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -516,7 +237,7 @@ class EngineProcess:
             self._cleanup()
             raise DynamoDBLocalError(f"could not run {args[0]}: {exc}") from exc
         _RUNNING.add(self)
-        client = local_client(self.endpoint_url, timeout=1.0, retries=1)
+        client = local_dynamodb_client(self.endpoint_url, timeout=1.0, attempts=1)
         delay = 0.05
         while True:
             code = self._process.poll()

@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .backoff import Backoff
-from .errors import SnapinfraError, error_code
-from .live import UNSUPPORTED_CODES, describe, engine_of, is_settled
+from snapinfra_db.errors import SnapinfraError, error_code
+from snapinfra_db.reconcile.live import UNSUPPORTED_CODES, describe, engine_of, is_settled
+from snapinfra_db.waiting import Backoff
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -143,7 +143,7 @@ def backup_name(table: str, now: datetime | None = None) -> str:
 
 
 def message_of(exc: BaseException) -> str:
-    from .aws import translate
+    from snapinfra_db.aws import translate
 
     if isinstance(exc, SnapinfraError):
         return str(exc)
@@ -186,7 +186,7 @@ def export_exists(safeguards: Safeguards, table: str) -> bool:
     """Whether DIR already holds an export of `table` (which an export must never overwrite)."""
     if safeguards.export_dir is None:
         return False
-    from .export import items_path, schema_path
+    from snapinfra_db.ops.export import items_path, schema_path
 
     return items_path(safeguards.export_dir, table).exists() or schema_path(safeguards.export_dir, table).exists()
 
@@ -352,7 +352,7 @@ class Purger:
         self._check_stop()
 
         if self.safeguards.export_dir is not None:
-            from .export import export_table
+            from snapinfra_db.ops.export import export_table
 
             self._event(name, f"exporting to {self.safeguards.export_dir}")
             exported = export_table(

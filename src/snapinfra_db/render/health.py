@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .health import MISSING, TRANSIENT_STATUSES, HealthReport, Settings, TableHealth
-from .render import human_bytes
+from snapinfra_db.ops.health import MISSING, TRANSIENT_STATUSES, HealthReport, Settings, TableHealth
+from snapinfra_db.render.text import human_bytes
 
 STREAM_VIEW = {"NEW_AND_OLD_IMAGES": "new+old", "NEW_IMAGE": "new", "OLD_IMAGE": "old", "KEYS_ONLY": "keys"}
 # Which drift steps concern which settings column: a drifted setting is shown in red.

@@ -17,11 +17,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .render import human_bytes
+from snapinfra_db.render.text import human_bytes
 
 if TYPE_CHECKING:
-    from .export import RestoreResult
-    from .purge import Found, TableResult
+    from snapinfra_db.ops.export import RestoreResult
+    from snapinfra_db.ops.purge import Found, TableResult
 
 JSON_FORMAT_VERSION = "1"
 STATUS_STYLE = {"deleted": "green", "already gone": "dim", "skipped": "yellow", "failed": "red"}

@@ -28,9 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .backoff import Backoff
-from .errors import SnapinfraError
-from .live import describe, is_settled, list_tags
+from snapinfra_db.errors import SnapinfraError
+from snapinfra_db.reconcile.live import describe, is_settled, list_tags
+from snapinfra_db.waiting import Backoff
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -297,7 +297,7 @@ def export_table(
             raise
         if isinstance(exc, OSError):
             raise ExportError(f"export of {table} failed: {exc.strerror or exc}") from exc
-        from .aws import translate
+        from snapinfra_db.aws import translate
 
         translated = translate(exc)
         if translated is not None:

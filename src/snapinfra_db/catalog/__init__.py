@@ -1,0 +1,37 @@
+"""The catalog: tables.yaml's models (`models`) and how the file is read and checked (`loader`)."""
+
+from snapinfra_db.catalog.loader import load_catalog
+from snapinfra_db.catalog.models import (
+    DEFAULT_PREFIX,
+    AttrType,
+    Billing,
+    Capacity,
+    Catalog,
+    Encryption,
+    GlobalIndex,
+    KeyAttribute,
+    LocalIndex,
+    PointInTimeRecovery,
+    Projection,
+    Stream,
+    TableSettings,
+    TableSpec,
+)
+
+__all__ = [
+    "DEFAULT_PREFIX",
+    "AttrType",
+    "Billing",
+    "Capacity",
+    "Catalog",
+    "Encryption",
+    "GlobalIndex",
+    "KeyAttribute",
+    "LocalIndex",
+    "PointInTimeRecovery",
+    "Projection",
+    "Stream",
+    "TableSettings",
+    "TableSpec",
+    "load_catalog",
+]

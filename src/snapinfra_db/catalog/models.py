@@ -1,0 +1,186 @@
+"""The catalog's models: what tables.yaml declares, validated by pydantic.
+
+The same models describe what the catalog wants and what DynamoDB reports (reconcile.live reflects
+a described table into them), so the diff compares like with like.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+AttrType = Literal["S", "N", "B"]
+BillingMode = Literal["PAY_PER_REQUEST", "PROVISIONED"]
+ProjectionType = Literal["ALL", "KEYS_ONLY", "INCLUDE"]
+EncryptionType = Literal["AWS_OWNED", "AWS_MANAGED", "CUSTOMER_MANAGED"]
+StreamViewType = Literal["NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE", "KEYS_ONLY"]
+TableClass = Literal["STANDARD", "STANDARD_INFREQUENT_ACCESS"]
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+ENV_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+MAX_GSIS = 20  # DynamoDB's default quota per table
+MAX_LSIS = 5
+MAX_PROJECTED_ATTRIBUTES = 100  # non-key attributes summed over a table's indexes
+
+DEFAULT_PREFIX = "snapinfra-"
+
+
+class Model(BaseModel):
+    # Unknown keys are errors: a typo must never be silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KeyAttribute(Model):
+    """A key attribute. In YAML either ``name`` (a string, S) or ``{name: x, type: N}``."""
+
+    name: str = Field(min_length=1)
+    # None only in live state: moto may drop the type of a key attribute after an UpdateTable.
+    type: AttrType | None = "S"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"name": data} if isinstance(data, str) else data
+
+
+class Projection(Model):
+    """``ALL``, ``KEYS_ONLY`` or ``{type: INCLUDE, attributes: [...]}``."""
+
+    type: ProjectionType = "ALL"
+    attributes: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"type": data} if isinstance(data, str) else data
+
+    @field_validator("attributes")
+    @classmethod
+    def _sorted(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # DynamoDB does not keep the order of NonKeyAttributes; neither do we.
+        return tuple(sorted(set(value)))
+
+    @model_validator(mode="after")
+    def _attributes_only_for_include(self) -> Projection:
+        if self.type == "INCLUDE" and not self.attributes:
+            raise ValueError("an INCLUDE projection needs a non-empty 'attributes' list")
+        if self.type != "INCLUDE" and self.attributes:
+            raise ValueError(f"'attributes' is only allowed with type INCLUDE, not {self.type}")
+        return self
+
+
+class Capacity(Model):
+    """Throughput of a table or GSI: provisioned read/write units, or on-demand maximums."""
+
+    read: int | None = Field(default=None, ge=1)
+    write: int | None = Field(default=None, ge=1)
+    max_read: int | None = Field(default=None, ge=1)
+    max_write: int | None = Field(default=None, ge=1)
+
+
+class GlobalIndex(Capacity):
+    partition_key: KeyAttribute
+    sort_key: KeyAttribute | None = None
+    projection: Projection = Projection()
+
+    def key_attributes(self) -> list[KeyAttribute]:
+        return [k for k in (self.partition_key, self.sort_key) if k is not None]
+
+
+class LocalIndex(Model):
+    sort_key: KeyAttribute
+    projection: Projection = Projection()
+
+
+class Billing(Capacity):
+    mode: BillingMode = "PAY_PER_REQUEST"
+
+
+class PointInTimeRecovery(Model):
+    enabled: bool = True
+    recovery_period_days: int = Field(default=35, ge=1, le=35)
+
+
+class Encryption(Model):
+    type: EncryptionType = "AWS_MANAGED"
+    kms_key: str | None = None  # CUSTOMER_MANAGED only: a key ARN or key id
+
+    @model_validator(mode="after")
+    def _key_only_when_customer_managed(self) -> Encryption:
+        if self.type == "CUSTOMER_MANAGED" and not self.kms_key:
+            raise ValueError("CUSTOMER_MANAGED encryption needs 'kms_key' (a KMS key ARN or key id)")
+        if self.type != "CUSTOMER_MANAGED" and self.kms_key:
+            raise ValueError(f"'kms_key' is only allowed with type CUSTOMER_MANAGED, not {self.type}")
+        if self.kms_key and self.kms_key.startswith("alias/"):
+            raise ValueError(
+                "use the KMS key ARN or key id, not an alias: DynamoDB reports the key ARN, "
+                "and an alias cannot be compared with it"
+            )
+        return self
+
+
+class Stream(Model):
+    enabled: bool = True
+    view_type: StreamViewType = "NEW_AND_OLD_IMAGES"
+
+
+class TableSettings(Model):
+    """Everything ``defaults`` may set; a table may override each of these."""
+
+    billing: Billing = Billing()
+    point_in_time_recovery: PointInTimeRecovery = PointInTimeRecovery()
+    encryption: Encryption = Encryption()
+    stream: Stream = Stream()
+    deletion_protection: bool = True
+    table_class: TableClass = "STANDARD"
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class TableSpec(TableSettings):
+    """One table as the catalog wants it, defaults merged in and the prefix applied."""
+
+    key: str  # the catalog's short name, e.g. "projects"
+    name: str  # the full DynamoDB table name, e.g. "snapinfra-projects"
+    env: str
+    partition_key: KeyAttribute
+    sort_key: KeyAttribute | None = None
+    ttl: str | None = None  # the TTL attribute, or None for no TTL
+    global_indexes: dict[str, GlobalIndex] = Field(default_factory=dict)
+    local_indexes: dict[str, LocalIndex] = Field(default_factory=dict)
+
+    def key_attributes(self) -> list[KeyAttribute]:
+        return [k for k in (self.partition_key, self.sort_key) if k is not None]
+
+    def attribute_types(self) -> dict[str, AttrType]:
+        """Every key attribute of the table and its indexes, with its type (AttributeDefinitions)."""
+        found: dict[str, AttrType] = {}
+        for attr in self.all_key_attributes():
+            if attr.type is not None:
+                found.setdefault(attr.name, attr.type)
+        return found
+
+    def all_key_attributes(self) -> Iterator[KeyAttribute]:
+        yield from self.key_attributes()
+        for gsi in self.global_indexes.values():
+            yield from gsi.key_attributes()
+        for lsi in self.local_indexes.values():
+            yield lsi.sort_key
+
+
+class Catalog(Model):
+    path: str
+    prefix: str
+    tables: tuple[TableSpec, ...]
+    legacy: tuple[str, ...] = ()
+
+    def table(self, name: str) -> TableSpec:
+        return next(t for t in self.tables if t.name == name)
+
+    def env_variables(self) -> dict[str, str]:
+        """The backend's variable for each table: NAME -> table name."""
+        return {t.env: t.name for t in self.tables}
+
+

@@ -1,0 +1,54 @@
+"""Options shared by every command that reads the catalog or talks to DynamoDB.
+
+Each command lists them after its name (`snapinfra-db plan --local`), as Typer options.
+"""
+
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    pass
+
+
+
+# -- options shared by every command that reads the catalog or talks to DynamoDB ---------------
+
+CatalogOpt = Annotated[
+    Path,
+    typer.Option("--catalog", "-c", envvar="SNAPINFRA_DB_CATALOG", help="The catalog file.", show_default=True),
+]
+RegionOpt = Annotated[
+    str | None,
+    typer.Option("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)."),
+]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile (default: AWS_PROFILE).")]
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint-url",
+        help="DynamoDB endpoint, e.g. a local DynamoDB (default: AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL).",
+    ),
+]
+PrefixOpt = Annotated[
+    str | None,
+    typer.Option("--prefix", help="Table-name prefix instead of the catalog's (e.g. snapinfra-staging-)."),
+]
+ParallelismOpt = Annotated[
+    int, typer.Option("--parallelism", min=1, max=50, help="Tables worked on at once.", show_default=True)
+]
+LocalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--local",
+        help="Use the local DynamoDB of `snapinfra-db local` (http://localhost:8000, or the port it runs on).",
+    ),
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+DEFAULT_CATALOG = Path("tables.yaml")
+
+

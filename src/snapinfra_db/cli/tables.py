@@ -1,0 +1,158 @@
+"""`validate`, `plan`, `apply` and `env`: the catalog's tables, from check to converge."""
+
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from snapinfra_db.cli.application import app, confirm, err, fail, handle_errors, out
+from snapinfra_db.cli.inputs import env_mapping, load, make_aws, make_plan
+from snapinfra_db.cli.options import (
+    DEFAULT_CATALOG,
+    CatalogOpt,
+    EndpointOpt,
+    LocalOpt,
+    ParallelismOpt,
+    PrefixOpt,
+    ProfileOpt,
+    RegionOpt,
+    YesOpt,
+)
+from snapinfra_db.errors import ExitCode, SnapinfraError
+
+if TYPE_CHECKING:
+    from snapinfra_db.aws import Aws
+    from snapinfra_db.catalog import Catalog
+    from snapinfra_db.reconcile.plan import Plan
+
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+@app.command()
+def validate(catalog: CatalogOpt = DEFAULT_CATALOG, prefix: PrefixOpt = None) -> None:
+    """Check the catalog offline (no AWS calls). Exit 0 if valid, 1 with FILE:LINE:COL errors if not."""
+    with handle_errors():
+        loaded = load(catalog, prefix)
+        indexes = sum(len(t.global_indexes) for t in loaded.tables)
+        err.print(f"{catalog}: ok ({len(loaded.tables)} tables, {indexes} global indexes, {len(loaded.legacy)} legacy)")
+
+
+@app.command()
+def plan(
+    catalog: CatalogOpt = DEFAULT_CATALOG,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    local: LocalOpt = False,
+    prefix: PrefixOpt = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON document.")] = False,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 0 when nothing changes, 2 when something would.")
+    ] = False,
+    parallelism: ParallelismOpt = 10,
+) -> None:
+    """Show what apply would change. Reads live DynamoDB; changes nothing.
+
+    Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes (--detailed-exitcode).
+    """
+    with handle_errors():
+        loaded = load(catalog, prefix)
+        the_plan = make_plan(loaded, make_aws(region, profile, endpoint_url, parallelism, local), parallelism)
+        from snapinfra_db.render.plan import plan_json, render_plan
+
+        if json_output:
+            print(plan_json(the_plan))
+        else:
+            render_plan(out, the_plan)
+        if detailed_exitcode and the_plan.has_changes:
+            raise typer.Exit(ExitCode.CHANGES)
+
+
+@app.command()
+def apply(
+    catalog: CatalogOpt = DEFAULT_CATALOG,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    local: LocalOpt = False,
+    prefix: PrefixOpt = None,
+    yes: YesOpt = False,
+    parallelism: ParallelismOpt = 10,
+    wait_timeout: Annotated[
+        float, typer.Option("--wait-timeout", help="Seconds to wait for one table or index to become ACTIVE.")
+    ] = 3600.0,
+) -> None:
+    """Plan, show the plan, ask, then converge live DynamoDB to the catalog.
+
+    Never deletes a table, never touches a table outside the catalog. Exit 0 when everything was
+    applied (or nothing needed to be), 1 if any table failed or is blocked or nothing was confirmed.
+    """
+    with handle_errors():
+        loaded = load(catalog, prefix)
+        aws = make_aws(region, profile, endpoint_url, parallelism, local)
+        the_plan = make_plan(loaded, aws, parallelism)
+        from snapinfra_db.render.plan import render_plan
+
+        render_plan(out, the_plan)
+        if not the_plan.has_changes:
+            return
+        if not any(c.steps for c in the_plan.changes):
+            fail("nothing can be applied: every change is blocked (see above)")
+        confirm(yes, "Apply these changes?")
+        run_plan(loaded, aws, the_plan, parallelism, wait_timeout)
+
+
+
+
+def run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_timeout: float) -> None:
+    from snapinfra_db.reconcile.executor import ApplyInterrupted, Executor, WaitPolicy
+    from snapinfra_db.render.apply import apply_progress, render_results
+
+    specs = {t.name: t for t in catalog.tables}
+    work = [c.table for c in the_plan.changes]
+    executor = Executor(aws.dynamodb, specs, parallelism=parallelism, policy=WaitPolicy(timeout=wait_timeout))
+    try:
+        with apply_progress(out, work) as on_event:
+            executor.on_event = on_event
+            results = executor.run(the_plan)
+    except ApplyInterrupted as exc:
+        render_results(out, exc.results)
+        fail(
+            "interrupted: calls already sent finish in DynamoDB; run apply again to converge",
+            130,
+        )
+    render_results(out, results)
+    if any(r.status != "applied" for r in results):
+        raise typer.Exit(ExitCode.ERROR)
+
+
+@app.command()
+def env(
+    catalog: CatalogOpt = DEFAULT_CATALOG,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+    local: LocalOpt = False,
+    prefix: PrefixOpt = None,
+    output_format: Annotated[str, typer.Option("--format", help="dotenv or json.")] = "dotenv",
+) -> None:
+    """Print the backend's .env lines: one NAME=table per table, AWS_REGION (and the endpoint, if any)."""
+    with handle_errors():
+        if output_format not in ("dotenv", "json"):
+            raise SnapinfraError(f"--format must be dotenv or json, not '{output_format}'")
+        loaded = load(catalog, prefix)
+        mapping = env_mapping(loaded, make_aws(region, profile, endpoint_url, local=local))
+        if output_format == "json":
+            import json
+
+            print(json.dumps(mapping, indent=2))
+        else:
+            from snapinfra_db.render.text import dotenv_text
+
+            print(dotenv_text(mapping))
+
+
