@@ -7,9 +7,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 ensure_venv "test,local"
 
 echo "==> ruff" >&2
-ruff check src tests
+ruff check src tests scripts
 echo "==> mypy" >&2
 mypy
+echo "==> import layers" >&2
+lint-imports --no-cache
 
 echo "==> DynamoDB Local" >&2
 python -c 'from snapinfra_db.local.jar import ensure_jar; print(ensure_jar())'

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
 import pytest
+from hypothesis import settings
 
 from snapinfra_db.aws import local_dynamodb_client as local_client
-from snapinfra_db.local.dirs import cache_dir
-from snapinfra_db.local.jar import DynamoDBLocalError, ensure_jar, java_available
+from snapinfra_db.dirs import cache_dir
+from snapinfra_db.local.jar import LocalServerError, ensure_jar, java_available
 from snapinfra_db.local.process import DynamoDBLocal, is_dynamodb_endpoint
 
 if TYPE_CHECKING:
@@ -50,6 +51,12 @@ REMOVED_ENV = (
 
 ENDPOINT_ENV = "SNAPINFRA_DB_TEST_ENDPOINT"
 DELAYED_ENDPOINT_ENV = "SNAPINFRA_DB_TEST_ENDPOINT_DELAYED"
+
+# Hypothesis: "ci" (the default) is deterministic and bounded, the same examples on every run;
+# "long" explores: pytest --hypothesis-profile=long, or SNAPINFRA_DB_HYPOTHESIS_PROFILE=long.
+settings.register_profile("ci", derandomize=True, max_examples=25, deadline=None)
+settings.register_profile("long", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("SNAPINFRA_DB_HYPOTHESIS_PROFILE", "ci"))
 
 
 # --------------------------------------------------------------------------- hygiene
@@ -90,14 +97,14 @@ def _local_endpoint(tmp_path_factory: pytest.TempPathFactory, *, delayed: bool, 
         _unavailable("java is not installed")
     try:
         jar = ensure_jar()
-    except DynamoDBLocalError as exc:
+    except LocalServerError as exc:
         _unavailable(str(exc))
     name = "ddblocal-delayed" if delayed else "ddblocal"
     log = tmp_path_factory.mktemp(name) / "dynamodb-local.log"
     local = DynamoDBLocal(jar, delay_transient_statuses=delayed, log_path=log)
     try:
         local.start(timeout=60)
-    except DynamoDBLocalError as exc:
+    except LocalServerError as exc:
         _unavailable(str(exc))
     try:
         yield local.endpoint_url

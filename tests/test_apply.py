@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 from snapinfra_db.catalog import load_catalog
 from snapinfra_db.cli.application import app
 from snapinfra_db.reconcile.diff import diff_catalog
-from snapinfra_db.reconcile.executor import ApplyInterrupted, Executor, WaitPolicy
+from snapinfra_db.reconcile.executor import ApplyInterrupted, Executor
 from snapinfra_db.reconcile.live import read_tables
+from snapinfra_db.waiting import Backoff
 
 CATALOG = """
 prefix: a-
@@ -62,7 +63,7 @@ def setup(engine: Any, tmp_path: Path) -> tuple[Path, Any]:
 
 def run(engine: Any, client: Any, catalog: Any) -> list[Any]:
     plan = diff_catalog(catalog, read_tables(engine.client(), [t.name for t in catalog.tables]))
-    executor = Executor(client, {t.name: t for t in catalog.tables}, policy=WaitPolicy(first=0.05))
+    executor = Executor(client, {t.name: t for t in catalog.tables}, status=Backoff(first=0.05))
     return executor.run(plan)
 
 

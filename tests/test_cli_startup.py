@@ -44,3 +44,17 @@ def test_help_does_not_import_boto3(words: list[str]) -> None:
     )
     last = done.stdout.strip().splitlines()[-1]
     assert last == "HEAVY [] CODE 0", done.stdout + done.stderr
+
+
+PURE_MODULES = ["snapinfra_db.reconcile.diff", "snapinfra_db.reconcile.plan", "snapinfra_db.reconcile.requests"]
+
+
+@pytest.mark.parametrize("module", PURE_MODULES)
+def test_pure_reconcile_modules_load_neither_the_aws_sdk_nor_rich(module: str) -> None:
+    """The diff is a pure function: importing it, in a fresh interpreter, loads no AWS SDK and no view code."""
+    check = (
+        f"import sys, {module}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'rich', 'moto'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -81,4 +81,4 @@ def test_several_indexes_on_one_table_are_built_one_at_a_time(clean_ddb_local_de
     live = read_tables(client, [t.name for t in catalog.tables])
     assert not diff_catalog(catalog, live).has_changes
     for table in live.values():
-        assert table is not None and table.ready
+        assert table is not None and table.accepts_updates

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from conftest import delete_all_tables, reset_moto
 from snapinfra_db.aws import local_dynamodb_client as local_client
+from snapinfra_db.dirs import cache_dir
 from snapinfra_db.local import jar as dl
-from snapinfra_db.local.dirs import cache_dir
-from snapinfra_db.local.jar import DynamoDBLocalError, ensure_jar, fetch_jar, find_jar, java_available
+from snapinfra_db.local.jar import LocalServerError, ensure_jar, fetch_jar, find_jar, java_available
 from snapinfra_db.local.process import DynamoDBLocal, free_port, is_dynamodb_endpoint, port_in_use
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def jar() -> Path:
     else:
         try:
             return ensure_jar()
-        except DynamoDBLocalError as exc:
+        except LocalServerError as exc:
             reason = str(exc)
     if os.environ.get("CI"):
         pytest.fail(f"DynamoDB Local is required in CI: {reason}", pytrace=False)
@@ -89,7 +90,7 @@ def test_find_jar_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     monkeypatch.setenv("SNAPINFRA_DB_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("DYNAMODB_LOCAL_JAR", raising=False)
     assert find_jar() is None
-    with pytest.raises(DynamoDBLocalError, match="DynamoDB Local is not in"):
+    with pytest.raises(LocalServerError, match="DynamoDB Local is not in"):
         ensure_jar(fetch=False)
 
     cached = _touch_jar(tmp_path / "cache" / "dynamodb-local")
@@ -107,10 +108,10 @@ def test_find_jar_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     assert ensure_jar(explicit) == explicit
 
     # A name that points nowhere is an error, never a silent fallback.
-    with pytest.raises(DynamoDBLocalError, match="not found"):
+    with pytest.raises(LocalServerError, match="not found"):
         find_jar(tmp_path / "missing.jar")
     monkeypatch.setenv("DYNAMODB_LOCAL_JAR", str(tmp_path / "missing.jar"))
-    with pytest.raises(DynamoDBLocalError, match="DYNAMODB_LOCAL_JAR"):
+    with pytest.raises(LocalServerError, match="DYNAMODB_LOCAL_JAR"):
         find_jar()
 
 
@@ -192,7 +193,7 @@ def test_fetch_jar_race_loser_uses_winners_copy(fake_npm: Path, monkeypatch: pyt
 
 def test_fetch_jar_without_npm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    with pytest.raises(DynamoDBLocalError, match="npm is not installed") as info:
+    with pytest.raises(LocalServerError, match="npm is not installed") as info:
         fetch_jar(tmp_path / "dest")
     assert "\n" not in str(info.value)
 
@@ -208,7 +209,7 @@ def test_fetch_jar_npm_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
         """,
     )
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    with pytest.raises(DynamoDBLocalError, match=r"failed \(exit 1\).*E404.*404 Not Found") as info:
+    with pytest.raises(LocalServerError, match=r"failed \(exit 1\).*E404.*404 Not Found") as info:
         fetch_jar(tmp_path / "dest")
     assert "\n" not in str(info.value)
     assert not (tmp_path / "dest").exists()
@@ -263,7 +264,7 @@ def test_constructor_checks() -> None:
     with pytest.raises(ValueError, match="port"):
         DynamoDBLocal(Path("x.jar"), port=70000)
     local = DynamoDBLocal(Path("x.jar"))
-    with pytest.raises(DynamoDBLocalError, match="start it first"):
+    with pytest.raises(LocalServerError, match="start it first"):
         _ = local.endpoint_url
     assert local.pid is None
     local.stop()  # never started: nothing to do
@@ -337,7 +338,7 @@ def test_start_failure_shows_the_log(tmp_path: Path) -> None:
     bogus.write_text("this is not a jar\n")
     local = DynamoDBLocal(bogus)
     started = time.monotonic()
-    with pytest.raises(DynamoDBLocalError, match=r"exited with code 1 while starting:.*corrupt jarfile") as info:
+    with pytest.raises(LocalServerError, match=r"exited with code 1 while starting:.*corrupt jarfile") as info:
         local.start(timeout=20)
     assert time.monotonic() - started < 10, "an exited process must be noticed at once"
     assert "\n" not in str(info.value)
@@ -350,7 +351,7 @@ def test_start_refuses_a_port_in_use(tmp_path: Path) -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         local = DynamoDBLocal(jar, port=listener.getsockname()[1])
-        with pytest.raises(DynamoDBLocalError, match="already in use"):
+        with pytest.raises(LocalServerError, match="already in use"):
             local.start()
     assert local.pid is None
 
@@ -361,7 +362,7 @@ def test_start_times_out_and_kills(tmp_path: Path) -> None:
     script.write_text(f"#!{sys.executable}\nimport time\nprint('booting forever', flush=True)\ntime.sleep(60)\n")
     script.chmod(0o755)
     local = DynamoDBLocal(_touch_jar(tmp_path), java=str(script))
-    with pytest.raises(DynamoDBLocalError, match=r"did not answer .* within 1 s: booting forever"):
+    with pytest.raises(LocalServerError, match=r"did not answer .* within 1 s: booting forever"):
         local.start(timeout=1)
     assert not local.running
 
@@ -460,14 +461,37 @@ def test_fast_mode_index_becomes_active(clean_ddb_local: str, ddb_local_client: 
 # --------------------------------------------------------------------------- the fixtures
 
 
-@pytest.mark.parametrize("round_", [1, 2])
-def test_engine_starts_empty(engine: Engine, round_: int, request: pytest.FixtureRequest) -> None:
-    """Both engines answer through an endpoint URL and every test starts with no tables."""
+def test_engine_starts_empty_and_its_cleaner_removes_a_protected_table(
+    engine: Engine, request: pytest.FixtureRequest
+) -> None:
+    """Both engines answer through an endpoint URL, every test starts with no tables, and the cleaning
+    the ``engine`` fixture does before each test empties an engine a test left dirty, deletion
+    protection and all. One test, not two rounds: under xdist a second round may run on another
+    worker, against an engine the first never touched, and pass without testing anything."""
     client = engine.client()
     assert client.list_tables()["TableNames"] == []
-    _create_table(client, f"left-behind-{round_}", protected=True)
     marks = {m.name for m in request.node.iter_markers()}
     assert ("ddblocal" in marks) == (engine.name == "ddblocal")
+
+    _create_table(client, "left-behind", protected=True)
+    _create_table(client, "left-behind-too")
+    assert sorted(client.list_tables()["TableNames"]) == ["left-behind", "left-behind-too"]
+    refusal = {  # a plain delete would not do
+        "moto": "1 validation error detected: Table 'left-behind' can't be deleted while DeletionProtectionEnabled "
+        "is set to True",
+        "ddblocal": "Resource cannot be deleted as it is currently protected against deletion. "
+        "Disable deletion protection first.",
+    }
+    with pytest.raises(client.exceptions.ClientError) as refused:
+        client.delete_table(TableName="left-behind")
+    assert refused.value.response["Error"] == {"Code": "ValidationException", "Message": refusal[engine.name]}
+    # What clean_moto / clean_ddb_local run before the next test on this engine.
+    if engine.name == "moto":
+        reset_moto(engine.endpoint_url)
+    else:
+        delete_all_tables(client)
+    assert client.list_tables()["TableNames"] == []
+    _create_table(client, "left-behind", protected=True)  # for the next test's fixture to remove
 
 
 def test_environment_is_clean() -> None:

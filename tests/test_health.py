@@ -22,7 +22,8 @@ from typer.testing import CliRunner, Result
 
 from snapinfra_db.catalog import Catalog, TableSpec, load_catalog
 from snapinfra_db.cli.application import app
-from snapinfra_db.ops.health import (
+from snapinfra_db.ops.health import probe_key, wait_until_healthy
+from snapinfra_db.ops.health_report import (
     MISSING,
     EndpointInfo,
     HealthReport,
@@ -30,13 +31,11 @@ from snapinfra_db.ops.health import (
     ProbeResult,
     assess,
     assess_table,
-    probe_key,
-    wait_until_healthy,
 )
 from snapinfra_db.reconcile.diff import diff_table
 from snapinfra_db.reconcile.live import LiveEncryption, LiveIndex, LiveTable
 from snapinfra_db.render.health import verdict, wait_line
-from snapinfra_db.waiting import Backoff
+from snapinfra_db.waiting import Backoff, Clock
 
 SMALL = """
 prefix: t-
@@ -75,7 +74,7 @@ def live_of(spec: TableSpec, **changes: Any) -> LiveTable:
         name=spec.name,
         arn=f"arn:aws:dynamodb:eu-west-1:123456789012:table/{spec.name}",
         status="ACTIVE",
-        engine="aws",
+        endpoint_kind="aws",
         item_count=7,
         size_bytes=2048,
         partition_key=spec.partition_key,
@@ -188,7 +187,9 @@ def test_changed_key_is_blocked(tmp_path: Path) -> None:
 
 def test_settings_the_endpoint_lacks_are_na_and_not_unhealthy(tmp_path: Path) -> None:
     spec = catalog_of(tmp_path).tables[0]
-    local = live_of(spec, engine="ddblocal", point_in_time_recovery=None, encryption=None, tags=None, table_class=None)
+    local = live_of(
+        spec, endpoint_kind="ddblocal", point_in_time_recovery=None, encryption=None, tags=None, table_class=None
+    )
     health = assess_table(spec, local)
     assert health.healthy and health.settings is not None
     assert health.settings.point_in_time_recovery is None and health.settings.encryption is None
@@ -238,17 +239,20 @@ def test_report_verdict_and_json(tmp_path: Path) -> None:
     ]
 
 
-class FakeClock:
+class FakeClock(Clock):
+    """Time that passes only when slept: the waits run instantly and their pauses are recorded."""
+
     def __init__(self) -> None:
-        self.now = 0.0
+        super().__init__()
+        self.time = 0.0
         self.sleeps: list[float] = []
 
-    def __call__(self) -> float:
-        return self.now
+    def now(self) -> float:
+        return self.time
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
-        self.now += seconds
+        self.time += seconds
 
 
 def test_wait_backs_off_until_healthy(tmp_path: Path) -> None:
@@ -268,7 +272,6 @@ def test_wait_backs_off_until_healthy(tmp_path: Path) -> None:
         on_wait=lambda r, elapsed, delay: lines.append(wait_line(r, elapsed, delay)),
         policy=Backoff(first=1, factor=2, longest=3),
         clock=clock,
-        sleep=clock.sleep,
     )
     assert healthy and report.healthy and clock.sleeps == [1, 2, 3]
     assert lines[0] == (
@@ -282,7 +285,7 @@ def test_wait_gives_up_at_the_deadline(tmp_path: Path) -> None:
     missing = report_of(tmp_path, {projects.name: live_of(projects), activity.name: None})
     clock = FakeClock()
     report, healthy = wait_until_healthy(
-        lambda: missing, timeout=5, policy=Backoff(first=1, factor=2, longest=10), clock=clock, sleep=clock.sleep
+        lambda: missing, timeout=5, policy=Backoff(first=1, factor=2, longest=10), clock=clock
     )
     assert not healthy and report is missing
     assert clock.sleeps == [1, 2, 2]  # the last pause is cut to the deadline, then one last check

@@ -23,16 +23,11 @@ from typer.testing import CliRunner, Result
 
 from snapinfra_db.cli.application import app
 from snapinfra_db.ops import purge as purge_module
-from snapinfra_db.ops.export import (
-    ExportError,
-    create_table_request,
-    decode_item,
-    encode_item,
-    export_table,
-    write_batch,
-)
+from snapinfra_db.ops.export import export_table
+from snapinfra_db.ops.export_files import ExportError, decode_item, encode_item
 from snapinfra_db.ops.purge import Purger, Safeguards, backup_name
-from snapinfra_db.waiting import Backoff
+from snapinfra_db.ops.restore import restore_request, write_batch
+from snapinfra_db.waiting import Clock
 
 LEGACY = ["rhinoback-deployments", "rhinoback-projects", "rhinoback-schemas", "rhinoback-users"]
 
@@ -291,7 +286,7 @@ def test_create_table_request_drops_read_only_fields_and_keeps_capacity_indexes_
         "TableClassSummary": {"TableClass": "STANDARD_INFREQUENT_ACCESS"},
         "DeletionProtectionEnabled": True,
     }
-    request = create_table_request({"Table": description, "Tags": [{"Key": "a", "Value": "b"}]}, "new")
+    request = restore_request({"Table": description, "Tags": [{"Key": "a", "Value": "b"}]}, "new")
     assert request == {
         "TableName": "new",
         "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
@@ -316,7 +311,7 @@ def test_create_table_request_drops_read_only_fields_and_keeps_capacity_indexes_
         "Tags": [{"Key": "a", "Value": "b"}],
     }
     on_demand = dict(description, BillingModeSummary={"BillingMode": "PAY_PER_REQUEST"})
-    request = create_table_request({"Table": on_demand}, "new")
+    request = restore_request({"Table": on_demand}, "new")
     assert request["BillingMode"] == "PAY_PER_REQUEST" and "ProvisionedThroughput" not in request
     assert "ProvisionedThroughput" not in request["GlobalSecondaryIndexes"][0]
 
@@ -332,10 +327,18 @@ def test_write_batch_retries_unprocessed_items_with_backoff() -> None:
             # Each call processes only the first two requests.
             return {"UnprocessedItems": {"t": requests[2:]} if len(requests) > 2 else {}}
 
-    client, sleeps = Throttled(), []
-    write_batch(client, "t", [{"id": {"S": str(i)}} for i in range(7)], sleep=sleeps.append)  # type: ignore[arg-type]
+    class RecordingClock(Clock):
+        def __init__(self) -> None:
+            super().__init__()
+            self.sleeps: list[float] = []
+
+        def sleep(self, seconds: float) -> None:
+            self.sleeps.append(seconds)
+
+    client, clock = Throttled(), RecordingClock()
+    write_batch(client, "t", [{"id": {"S": str(i)}} for i in range(7)], clock=clock)  # type: ignore[arg-type]
     assert client.calls == [7, 5, 3, 1]
-    assert sleeps == [0.05, 0.1, 0.2]
+    assert clock.sleeps == [0.05, 0.1, 0.2]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -550,7 +553,7 @@ def test_export_error_removes_temporary_files(engine: Any, tmp_path: Path, monke
     def broken(*args: Any, **kwargs: Any) -> int:
         return -1  # the file does not hold what was scanned
 
-    monkeypatch.setattr("snapinfra_db.ops.export._count_lines", broken)
+    monkeypatch.setattr("snapinfra_db.ops.export.count_lines", broken)
     with pytest.raises(ExportError, match="incomplete"):
         export_table(client, "rhinoback-users", tmp_path)
     assert list(tmp_path.iterdir()) == []
@@ -584,7 +587,7 @@ def test_unknown_operation_on_create_backup_refuses_that_table(ddblocal_engine: 
     create_legacy(client, ["rhinoback-users", "rhinoback-deployments"])
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(purge_module, "_backups_unsupported", lambda engine: False)
-        purger = Purger(client, Safeguards(backup=True, export_dir=None), policy=Backoff(first=0.05))
+        purger = Purger(client, Safeguards(backup=True, export_dir=None), wait_timeout=30)
         results = {r.table: r for r in purger.run(["rhinoback-users", "rhinoback-deployments"])}
     assert {r.status for r in results.values()} == {"skipped"}
     hint = results["rhinoback-users"].hint or ""

@@ -212,3 +212,11 @@ def translate(exc: BaseException) -> SnapinfraError | None:
     if isinstance(exc, bx.BotoCoreError):
         return AwsConfigError(str(exc))
     return None
+
+
+def message_of(exc: BaseException) -> str:
+    """One line for any failure of one table's work: ours as it is, AWS's translated, else its type."""
+    if isinstance(exc, SnapinfraError):
+        return str(exc)
+    translated = translate(exc)
+    return str(translated) if translated is not None else f"{type(exc).__name__}: {exc}"

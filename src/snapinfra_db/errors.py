@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     OK = 0
     ERROR = 1
     CHANGES = 2  # plan --detailed-exitcode: the plan is not empty
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
 class SnapinfraError(Exception):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -26,6 +27,23 @@ MAX_LSIS = 5
 MAX_PROJECTED_ATTRIBUTES = 100  # non-key attributes summed over a table's indexes
 
 DEFAULT_PREFIX = "snapinfra-"
+
+
+class Setting(StrEnum):
+    """A table setting that an endpoint may not implement: DynamoDB Local has no PITR or tags and never
+    reports encryption or table class; other DynamoDB-compatible endpoints accept some settings and
+    silently do not apply them. Data, so every view words it the same way."""
+
+    TABLE_CLASS = "table class"
+    DELETION_PROTECTION = "deletion protection"
+    STREAM = "stream"
+    ENCRYPTION = "encryption"
+    TTL = "ttl"
+    POINT_IN_TIME_RECOVERY = "point-in-time recovery"
+    TAGS = "tags"
+
+    def not_supported(self) -> str:
+        return f"{self.value}: not supported by this endpoint"
 
 
 class Model(BaseModel):

@@ -67,7 +67,8 @@ def health(
     with handle_errors():
         loaded = load(catalog, prefix)
         aws = make_aws(region, profile, endpoint_url, parallelism, local)
-        from snapinfra_db.ops.health import HealthReport, check, wait_until_healthy
+        from snapinfra_db.ops.health import check, wait_until_healthy
+        from snapinfra_db.ops.health_report import HealthReport
         from snapinfra_db.render.health import WaitProgress, health_json, render_health
 
         def run_check() -> HealthReport:

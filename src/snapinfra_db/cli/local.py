@@ -117,6 +117,8 @@ def local(
                     err.print(f"Stop it with: snapinfra-db local stop --port {record.port}", markup=False)
                 return
             err.print(f"Serving on {record.endpoint_url}. Press Ctrl-C to stop.", markup=False)
+            # Not a wait (no deadline, nothing to back off from): serve until Ctrl-C or SIGTERM, which
+            # arrive as KeyboardInterrupt, and notice within half a second if the engine dies.
             while foreground.running:
                 time.sleep(0.5)
             from snapinfra_db.local.process import one_line

@@ -1,7 +1,7 @@
 """`snapinfra-db purge-legacy`, `destroy` and `restore-export`: delete tables only after a copy is
 known good, and bring an export back.
 
-Thin: parse → purge.inspect → render → confirm → purge.Purger.run → render → exit. Heavy imports
+Thin: parse → ops.purge.purge_tables (which shows the survey and asks through callbacks) → render → exit. Heavy imports
 (boto3, the domain modules) stay inside the functions so `--help` stays fast.
 """
 
@@ -82,85 +82,57 @@ def _run_purge(
     json_output: bool,
     wait_timeout: float,
 ) -> None:
-    from snapinfra_db.ops.export import check_writable_dir
-    from snapinfra_db.ops.purge import PurgeInterrupted, Purger, Safeguards, TableResult, inspect
+    from snapinfra_db.ops.purge import Found, Safeguards, purge_tables
     from snapinfra_db.render.purge import ProgressLines, render_found, render_summary, summary_json
-    from snapinfra_db.waiting import Backoff
 
     safeguards = Safeguards(backup=export_dir is None if backup is None else backup, export_dir=export_dir)
     view = err if json_output else out
-    if export_dir is not None and not dry_run:
-        # Before anything is touched: an unwritable DIR is a plain error. export_table creates it.
-        check_writable_dir(export_dir, keep=False)
+    title = f"{command}: {len(tables)} table{'s' if len(tables) != 1 else ''}"
 
-    found = inspect(
+    def show(found: list[Found]) -> None:
+        render_found(view, found, title, safeguards.describe())
+        if safeguards.none and any(f.exists for f in found):
+            err.print("[red]warning:[/red] --no-backup without --export-dir: tables are deleted with NO copy")
+
+    def ask(workable: list[Found]) -> None:
+        names = ", ".join(f.table for f in workable)
+        plural = "s" if len(workable) != 1 else ""
+        question = f"Delete {len(workable)} table{plural} ({names}) after: {safeguards.describe()}?"
+        confirm(yes, question, what=command, word=word)
+
+    outcome = purge_tables(
         aws.dynamodb,
         tables,
         safeguards,
+        show=show,
+        confirm=ask,
+        dry_run=dry_run,
         disable_protection=disable_protection,
         count_exactly=count_exactly,
         parallelism=parallelism,
+        wait_timeout=wait_timeout,
+        on_event=ProgressLines(err),
     )
-    title = f"{command}: {len(tables)} table{'s' if len(tables) != 1 else ''}"
-    render_found(view, found, title, safeguards.describe())
-    existing = [f for f in found if f.exists]
-    if not existing:
+    found, results = outcome.found, outcome.results
+    if outcome.stopped == "all gone":
         err.print(f"all {len(found)} tables are already gone: nothing to do")
         if json_output:
-            gone = None if dry_run else [TableResult(table=f.table, status="already gone") for f in found]
-            print(summary_json(command, found, gone, dry_run=dry_run))
+            print(summary_json(command, found, results, dry_run=dry_run))
         return
-    if safeguards.none:
-        err.print("[red]warning:[/red] --no-backup without --export-dir: tables are deleted with NO copy")
-    if dry_run:
+    if outcome.stopped == "dry run":
         err.print("dry run: nothing was changed")
         if json_output:
             print(summary_json(command, found, None, dry_run=True, safeguard=safeguards.describe()))
         return
-
-    workable = [f for f in existing if f.refusal is None]
-    if workable:
-        names = ", ".join(f.table for f in workable)
-        plural = "s" if len(workable) != 1 else ""
-        confirm(
-            yes,
-            f"Delete {len(workable)} table{plural} ({names}) after: {safeguards.describe()}?",
-            what=command,
-            word=word,
-        )
-    else:
-        # Nothing can go: say so without touching anything (and without asking).
-        results = [
-            TableResult(table=f.table, status="skipped", reason=f.refusal, hint=f.hint)
-            if f.exists
-            else TableResult(table=f.table, status="already gone")
-            for f in found
-        ]
-        if json_output:
-            print(summary_json(command, found, results, safeguard=safeguards.describe()))
-        fail("every existing table is refused (see above): nothing was deleted")
-
-    purger = Purger(
-        aws.dynamodb,
-        safeguards,
-        disable_protection=disable_protection,
-        parallelism=parallelism,
-        policy=Backoff(timeout=wait_timeout),
-        on_event=ProgressLines(err),
-    )
-    try:
-        results = purger.run(tables)
-    except PurgeInterrupted as exc:
-        if json_output:
-            print(summary_json(command, found, exc.results, safeguard=safeguards.describe()))
-        else:
-            render_summary(out, exc.results)
-        fail(str(exc), 130)
     if json_output:
         print(summary_json(command, found, results, safeguard=safeguards.describe()))
-    else:
-        render_summary(out, results)
-    if any(r.status not in ("deleted", "already gone") for r in results):
+    elif outcome.stopped is None:
+        render_summary(out, results or [])
+    if outcome.stopped == "all refused":
+        fail("every existing table is refused (see above): nothing was deleted")
+    if outcome.interrupted:
+        fail(outcome.interrupted, ExitCode.INTERRUPTED)
+    if any(r.status not in ("deleted", "already gone") for r in results or []):
         raise typer.Exit(ExitCode.ERROR)
 
 
@@ -286,12 +258,9 @@ def restore_export(
     table was restored, 1 otherwise.
     """
     with handle_errors():
-        from concurrent.futures import ThreadPoolExecutor
-
         from rich.markup import escape
 
-        from snapinfra_db.ops.export import RestoreResult, exported_tables, restore_table
-        from snapinfra_db.ops.purge import message_of
+        from snapinfra_db.ops.restore import exported_tables, restore_tables
         from snapinfra_db.render.purge import ProgressLines, render_restores, restores_json
 
         available = exported_tables(directory)
@@ -304,34 +273,18 @@ def restore_export(
         if as_name and len(chosen) != 1:
             fail("--as renames one table: pick it with --table")
         aws = make_aws(region, profile, endpoint_url, parallelism, local)
-        progress = ProgressLines(err)
-        # Tables are independent: restore them at once, sharing --parallelism between them so the
-        # writes in flight stay within the client's connection pool.
-        tables_at_once = min(len(chosen), parallelism)
-        writers_per_table = max(1, parallelism // tables_at_once)
-
-        def restore(source: str) -> RestoreResult:
-            return restore_table(
-                aws.dynamodb,
-                directory,
-                source,
-                as_name=as_name,
-                into_existing=into_existing,
-                parallelism=writers_per_table,
-                wait_timeout=wait_timeout,
-                on_progress=progress,
-            )
-
-        results: list[RestoreResult] = []
-        failures: dict[str, str] = {}
-        with ThreadPoolExecutor(max_workers=tables_at_once) as pool:
-            futures = {source: pool.submit(restore, source) for source in chosen}
-            for source, future in futures.items():
-                try:
-                    results.append(future.result())
-                except Exception as exc:
-                    failures[source] = message_of(exc)
-                    err.print(f"[red]error:[/red] {escape(source)}: {escape(failures[source])}")
+        outcome = restore_tables(
+            aws.dynamodb,
+            directory,
+            chosen,
+            as_name=as_name,
+            into_existing=into_existing,
+            parallelism=parallelism,
+            wait_timeout=wait_timeout,
+            on_progress=ProgressLines(err),
+            on_failure=lambda source, why: err.print(f"[red]error:[/red] {escape(source)}: {escape(why)}"),
+        )
+        results, failures = outcome.results, outcome.failures
         if json_output:
             print(restores_json(results, failures))
         else:

@@ -109,12 +109,14 @@ def apply(
 
 
 def run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_timeout: float) -> None:
-    from snapinfra_db.reconcile.executor import ApplyInterrupted, Executor, WaitPolicy
+    from snapinfra_db.reconcile.executor import ApplyInterrupted, Executor
     from snapinfra_db.render.apply import apply_progress, render_results
+    from snapinfra_db.waiting import STATUS
 
     specs = {t.name: t for t in catalog.tables}
     work = [c.table for c in the_plan.changes]
-    executor = Executor(aws.dynamodb, specs, parallelism=parallelism, policy=WaitPolicy(timeout=wait_timeout))
+    # --wait-timeout bounds each wait for a table to be ready; the polling curve stays STATUS's.
+    executor = Executor(aws.dynamodb, specs, parallelism=parallelism, status=STATUS.within(wait_timeout))
     try:
         with apply_progress(out, work) as on_event:
             executor.on_event = on_event
@@ -123,7 +125,7 @@ def run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_
         render_results(out, exc.results)
         fail(
             "interrupted: calls already sent finish in DynamoDB; run apply again to converge",
-            130,
+            ExitCode.INTERRUPTED,
         )
     render_results(out, results)
     if any(r.status != "applied" for r in results):

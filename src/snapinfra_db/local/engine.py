@@ -18,23 +18,24 @@ import contextlib
 import importlib.util
 import os
 import signal
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from snapinfra_db.dirs import state_dir
 from snapinfra_db.errors import SnapinfraError
 from snapinfra_db.local import state as local_state
-from snapinfra_db.local.jar import DynamoDBLocalError, ensure_jar, java_available
+from snapinfra_db.local.jar import LocalServerError, ensure_jar, java_available
 from snapinfra_db.local.process import (
     DynamoDBLocal,
-    EngineProcess,
     MotoServer,
+    ServerProcess,
     is_dynamodb_endpoint,
     port_in_use,
     signal_group,
 )
+from snapinfra_db.waiting import PROCESS_EXIT, WaitTimeout, wait_for
 
 EngineChoice = Literal["auto", "dynamodb-local", "moto"]
 
@@ -49,7 +50,7 @@ class Started:
 
     record: local_state.LocalRecord
     reused: bool
-    engine: EngineProcess | None  # None when reused (someone else owns the process)
+    engine: ServerProcess | None  # None when reused (someone else owns the process)
     notes: list[str]
 
 
@@ -73,7 +74,7 @@ def _choose_engine(choice: EngineChoice, jar: Path | None, notes: list[str]) -> 
     else:
         try:
             return "dynamodb-local", ensure_jar(jar)
-        except DynamoDBLocalError as exc:
+        except LocalServerError as exc:
             problem = str(exc)
     if choice == "dynamodb-local" or jar is not None:
         raise LocalError(problem)
@@ -112,8 +113,8 @@ def start(
 
     kind, jar_path = _choose_engine(engine, jar, notes)
     log = local_state.log_path(port)
-    workdir = local_state.state_dir() / f"work-{port}"
-    running: EngineProcess
+    workdir = state_dir() / f"work-{port}"
+    running: ServerProcess
     data: Path | None = None
     if kind == "dynamodb-local":
         assert jar_path is not None
@@ -127,7 +128,7 @@ def start(
         where = ""
     try:
         running.start(timeout=timeout)
-    except DynamoDBLocalError as exc:
+    except LocalServerError as exc:
         raise LocalError(f"{running.label} did not start{where}: {exc} (log: {log})") from exc
 
     pid = running.detach() if detach else os.getpid()
@@ -171,12 +172,15 @@ def stop(record: local_state.LocalRecord, timeout: float = 15.0) -> bool:
         else:
             with contextlib.suppress(OSError):
                 os.kill(record.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while local_state.pid_alive(record.pid) and not _reaped(record.pid):
-            if time.monotonic() > deadline:
-                signal_group(record.pid, signal.SIGKILL)
-                break
-            time.sleep(0.1)
+        pid = record.pid
+
+        def gone() -> bool | None:
+            return True if not local_state.pid_alive(pid) or _reaped(pid) else None
+
+        try:
+            wait_for(gone, PROCESS_EXIT.within(timeout), what=f"pid {pid} to exit")
+        except WaitTimeout:
+            signal_group(pid, signal.SIGKILL)  # not waited for: SIGKILL cannot be ignored
         stopped = True
     local_state.remove_record(record.port)
     return stopped
@@ -217,4 +221,3 @@ def status(ports: list[int] | None = None) -> list[Status]:
             answering = True
         found.append(Status(record=record, answering=answering, tables=tables))
     return found
-

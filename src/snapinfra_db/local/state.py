@@ -12,13 +12,9 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from snapinfra_db.local.dirs import user_dir
+from snapinfra_db.dirs import state_dir
 
 DEFAULT_PORT = 8000
-
-
-def state_dir() -> Path:
-    return user_dir("SNAPINFRA_DB_STATE", "XDG_STATE_HOME", ".local/state")
 
 
 def default_db_path() -> Path:

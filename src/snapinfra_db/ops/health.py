@@ -1,9 +1,7 @@
-"""Health: is every catalog table there, ACTIVE, and as the catalog says?
+"""Health's calls: observe every catalog table (and the account), probe them, re-check until healthy.
 
-Findings are computed from the same live reading (live.read_tables) and the same diff
-(diff.diff_table) as `plan`, so health and plan can never disagree about drift. Everything here
-is pure except `observe()`, which makes the calls (concurrently), and `wait_until_healthy()`,
-which repeats a check with backoff. Nothing here prints; the CLI renders a `HealthReport`.
+`observe()` reads concurrently with the same code as `plan` (reconcile.live.read_tables);
+`ops.health_report.assess` judges the observation. Nothing here prints.
 """
 
 from __future__ import annotations
@@ -11,358 +9,26 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING, Any
 
 from snapinfra_db.catalog import Catalog, KeyAttribute, TableSpec
-from snapinfra_db.reconcile.diff import diff_table
+from snapinfra_db.ops.health_report import (
+    EndpointInfo,
+    HealthReport,
+    Observation,
+    ProbeResult,
+    assess,
+)
 from snapinfra_db.reconcile.live import LiveTable, read_tables
-from snapinfra_db.reconcile.plan import CreateGsi, DeleteGsi, TableChange
-from snapinfra_db.waiting import Backoff
+from snapinfra_db.waiting import HEALTH_RECHECK, Backoff, Clock, WaitTimeout, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from snapinfra_db.aws import Aws
-
-FORMAT_VERSION = "1"
-MISSING = "MISSING"  # the status reported for a catalog table that does not exist
-
-# The table is on its way to ACTIVE: reported as such; --allow-transient counts it as healthy.
-TRANSIENT_STATUSES = frozenset({"CREATING", "UPDATING"})
-# Reported as themselves, never healthy: the table is going away or cannot be used.
-STATUS_EXPLAINED = {
-    "DELETING": "table is DELETING: it is being removed (never counted as healthy, even with --allow-transient)",
-    "INACCESSIBLE_ENCRYPTION_CREDENTIALS": (
-        "table is INACCESSIBLE_ENCRYPTION_CREDENTIALS: its KMS key is disabled or unreachable; "
-        "DynamoDB archives the table after 7 days"
-    ),
-    "ARCHIVING": "table is ARCHIVING: its KMS key was unreachable for 7 days",
-    "ARCHIVED": "table is ARCHIVED: restore it from the archive with a reachable KMS key",
-}
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Findings
-
-
-class EndpointInfo(_Frozen):
-    region: str
-    endpoint: str
-    # "aws" (no endpoint override), "ddblocal" (AWS's DynamoDB Local), "custom" (moto, LocalStack, a proxy...)
-    kind: Literal["aws", "ddblocal", "custom"]
-    local: bool = False  # the endpoint is on this machine (loopback)
-    account_id: str | None = None
-    account_note: str | None = None  # why there is no account id
-
-
-class IndexHealth(_Frozen):
-    name: str
-    in_catalog: bool
-    present: bool
-    status: str  # IndexStatus, or MISSING
-    backfilling: bool = False
-
-
-class DriftItem(_Frozen):
-    op: str  # the plan step's op, e.g. "enable_ttl"
-    symbol: str  # as in `plan`: + added by apply, - removed, ~ changed, -/+ rebuilt
-    text: str  # "live → catalog", as `plan` shows it
-
-
-class PitrInfo(_Frozen):
-    enabled: bool
-    recovery_period_days: int | None = None
-    earliest_restorable: datetime | None = None
-
-
-class EncryptionInfo(_Frozen):
-    type: str  # AWS_OWNED or KMS
-    kms_key_arn: str | None = None
-    key_manager: str | None = None  # AWS or CUSTOMER, when it could be looked up
-
-
-class StreamInfo(_Frozen):
-    enabled: bool
-    view_type: str | None = None
-    arn: str | None = None
-
-
-class TtlInfo(_Frozen):
-    status: str  # ENABLED, ENABLING, DISABLED, DISABLING
-    attribute: str | None = None
-
-
-class BillingInfo(_Frozen):
-    mode: str
-    read: int | None = None
-    write: int | None = None
-    max_read: int | None = None
-    max_write: int | None = None
-
-
-class Settings(_Frozen):
-    """What the table has, as DynamoDB reports it. None: this endpoint does not implement it (n/a)."""
-
-    point_in_time_recovery: PitrInfo | None
-    encryption: EncryptionInfo | None
-    stream: StreamInfo
-    ttl: TtlInfo
-    deletion_protection: bool
-    billing: BillingInfo
-    table_class: str | None
-    tags: dict[str, str] | None
-
-
-class Size(_Frozen):
-    # DynamoDB refreshes both figures about every six hours.
-    item_count: int | None
-    size_bytes: int | None
-    approximate: bool = True
-
-
-class ProbeResult(_Frozen):
-    operation: str = "GetItem"
-    ok: bool
-    latency_ms: float | None = None
-    error: str | None = None
-    skipped: str | None = None  # why no probe was made (table missing or not readable yet)
-
-
-class TableHealth(_Frozen):
-    table: str  # the DynamoDB table name
-    key: str  # the catalog's name for it
-    healthy: bool
-    status: str  # TableStatus, or MISSING
-    problems: tuple[str, ...] = ()  # what makes it unhealthy
-    notices: tuple[str, ...] = ()  # reported, but not counted against it
-    indexes: tuple[IndexHealth, ...] = ()
-    drift: tuple[DriftItem, ...] = ()
-    blocked: tuple[str, ...] = ()
-    unsupported: tuple[str, ...] = ()  # settings the endpoint does not implement
-    settings: Settings | None = None
-    size: Size | None = None
-    probe: ProbeResult | None = None
-
-    @property
-    def transient(self) -> bool:
-        return self.status in TRANSIENT_STATUSES or any(
-            i.present and (i.status in TRANSIENT_STATUSES or i.backfilling) for i in self.indexes
-        )
-
-
-class HealthReport(_Frozen):
-    format_version: str = FORMAT_VERSION
-    healthy: bool
-    checked_at: datetime
-    endpoint: EndpointInfo
-    prefix: str  # the table-name prefix in use (the catalog's, or --prefix)
-    allow_transient: bool
-    probed: bool
-    tables: tuple[TableHealth, ...]
-    unsupported: tuple[str, ...] = ()  # settings this endpoint does not implement (any table)
-
-    @property
-    def unhealthy(self) -> tuple[TableHealth, ...]:
-        return tuple(t for t in self.tables if not t.healthy)
-
-    def summary(self) -> dict[str, int]:
-        return {
-            "tables": len(self.tables),
-            "healthy": sum(t.healthy for t in self.tables),
-            "unhealthy": sum(not t.healthy for t in self.tables),
-            "missing": sum(t.status == MISSING for t in self.tables),
-            "transient": sum(t.transient for t in self.tables),
-            "drifted": sum(bool(t.drift or t.blocked) for t in self.tables),
-        }
-
-    def to_json(self) -> dict[str, Any]:
-        data = self.model_dump(mode="json")
-        data["summary"] = self.summary()
-        return data
-
-
-# ---------------------------------------------------------------------------------------------
-# Assessment: pure
-
-
-def _settings(live: LiveTable) -> Settings:
-    pitr = live.point_in_time_recovery
-    return Settings(
-        point_in_time_recovery=None
-        if pitr is None
-        else PitrInfo(
-            enabled=pitr.enabled,
-            recovery_period_days=pitr.recovery_period_days if pitr.enabled else None,
-            earliest_restorable=live.earliest_restorable if pitr.enabled else None,
-        ),
-        encryption=None
-        if live.encryption is None
-        else EncryptionInfo(
-            type=live.encryption.type,
-            kms_key_arn=live.encryption.kms_key_arn,
-            key_manager=live.encryption.key_manager,
-        ),
-        stream=StreamInfo(
-            enabled=live.stream.enabled,
-            view_type=live.stream.view_type if live.stream.enabled else None,
-            arn=live.stream_arn,
-        ),
-        ttl=TtlInfo(status=live.ttl_status, attribute=live.ttl),
-        deletion_protection=live.deletion_protection,
-        billing=BillingInfo(**live.billing.model_dump()),
-        table_class=live.table_class,
-        tags=live.tags,
-    )
-
-
-def _unsupported(live: LiveTable) -> tuple[str, ...]:
-    names = {
-        "point-in-time recovery": live.point_in_time_recovery is None,
-        "encryption": live.encryption is None,
-        "table class": live.table_class is None,
-        "tags": live.tags is None,
-    }
-    return tuple(sorted(name for name, missing in names.items() if missing))
-
-
-def _indexes(spec: TableSpec, live: LiveTable) -> tuple[IndexHealth, ...]:
-    found: list[IndexHealth] = []
-    for name in sorted(set(spec.global_indexes) | set(live.global_indexes)):
-        have = live.global_indexes.get(name)
-        found.append(
-            IndexHealth(
-                name=name,
-                in_catalog=name in spec.global_indexes,
-                present=have is not None,
-                status=have.status if have is not None else MISSING,
-                backfilling=have.backfilling if have is not None else False,
-            )
-        )
-    return tuple(found)
-
-
-def _drift(change: TableChange) -> tuple[DriftItem, ...]:
-    return tuple(DriftItem(op=s.op, symbol=s.lines()[0][0], text=s.describe()) for s in change.steps)
-
-
-def _reported_as_index(step: object) -> bool:
-    # A plain index create/delete is the set difference that the index check reports itself
-    # ("index X is missing" / "is not in the catalog"); a rebuild is drift of an existing index.
-    return isinstance(step, CreateGsi | DeleteGsi) and not step.rebuild
-
-
-def assess_table(
-    spec: TableSpec, live: LiveTable | None, probe: ProbeResult | None = None, allow_transient: bool = False
-) -> TableHealth:
-    """One catalog table's health from its live state (None: it does not exist)."""
-    if live is None:
-        return TableHealth(
-            table=spec.name,
-            key=spec.key,
-            healthy=False,
-            status=MISSING,
-            problems=("table does not exist",),
-            probe=probe,
-        )
-
-    problems: list[str] = []
-    notices: list[str] = []
-
-    def transient(message: str) -> None:
-        (notices if allow_transient else problems).append(
-            message + (" (allowed by --allow-transient)" if allow_transient else "")
-        )
-
-    if live.status in TRANSIENT_STATUSES:
-        transient(f"table is {live.status}")
-    elif live.status != "ACTIVE":
-        problems.append(STATUS_EXPLAINED.get(live.status, f"table is {live.status}"))
-
-    indexes = _indexes(spec, live)
-    for index in indexes:
-        if not index.present:
-            problems.append(f"index {index.name} is missing")
-            continue
-        if not index.in_catalog:
-            problems.append(f"index {index.name} is not in the catalog ({index.status})")
-            continue
-        if index.status in TRANSIENT_STATUSES:
-            transient(f"index {index.name} is {index.status}" + (" (backfilling)" if index.backfilling else ""))
-        elif index.status != "ACTIVE":
-            problems.append(f"index {index.name} is {index.status}")
-        elif index.backfilling:
-            transient(f"index {index.name} is backfilling")
-
-    change = diff_table(spec, live)
-    drift = _drift(change)
-    for item, step in zip(drift, change.steps, strict=True):
-        if not _reported_as_index(step):
-            problems.append(f"drift: {item.symbol} {item.text}")
-    problems += [f"blocked: {reason}" for reason in change.blocked]
-
-    if probe is not None and not probe.ok and probe.skipped is None:
-        problems.append(f"probe failed: {probe.error}")
-
-    return TableHealth(
-        table=spec.name,
-        key=spec.key,
-        healthy=not problems,
-        status=live.status,
-        problems=tuple(problems),
-        notices=tuple(notices),
-        indexes=indexes,
-        drift=drift,
-        blocked=change.blocked,
-        unsupported=_unsupported(live),
-        settings=_settings(live),
-        size=Size(item_count=live.item_count, size_bytes=live.size_bytes),
-        probe=probe,
-    )
-
-
-@dataclass(frozen=True)
-class Observation:
-    """Everything health reads from the endpoint, before any judgement."""
-
-    endpoint: EndpointInfo
-    live: dict[str, LiveTable | None]
-    probes: dict[str, ProbeResult]
-    checked_at: datetime
-
-
-def assess(catalog: Catalog, observation: Observation, allow_transient: bool = False) -> HealthReport:
-    tables = tuple(
-        assess_table(spec, observation.live.get(spec.name), observation.probes.get(spec.name), allow_transient)
-        for spec in catalog.tables
-    )
-    unsupported = sorted({u for t in tables for u in t.unsupported})
-    return HealthReport(
-        healthy=all(t.healthy for t in tables),
-        checked_at=observation.checked_at,
-        endpoint=_endpoint_kind(observation.endpoint, observation.live.values()),
-        prefix=catalog.prefix,
-        allow_transient=allow_transient,
-        probed=bool(observation.probes),
-        tables=tables,
-        unsupported=tuple(unsupported),
-    )
-
-
-def _endpoint_kind(endpoint: EndpointInfo, live: Iterable[LiveTable | None]) -> EndpointInfo:
-    if endpoint.kind == "aws":
-        return endpoint
-    ddblocal = any(t is not None and t.engine == "ddblocal" for t in live)
-    return endpoint.model_copy(update={"kind": "ddblocal" if ddblocal else "custom"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -478,27 +144,30 @@ def wait_until_healthy(
     run_check: Callable[[], HealthReport],
     timeout: float,
     on_wait: Callable[[HealthReport, float, float], None] | None = None,
-    policy: Backoff | None = None,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    policy: Backoff = HEALTH_RECHECK,
+    clock: Clock | None = None,
 ) -> tuple[HealthReport, bool]:
-    """Check until healthy or `timeout` seconds have passed, backing off between checks.
+    """Check until healthy or `timeout` seconds have passed, backing off along `policy` between checks.
 
-    Returns the last report and whether it is healthy. `on_wait(report, elapsed, delay)` is called
-    before each pause.
+    Returns the last report and whether it is healthy: running out of time is an answer here (the
+    CLI renders the last report), not an error. `on_wait(report, elapsed, delay)` is called before
+    each pause.
     """
-    policy = policy or Backoff()
-    start = clock()
-    intervals = policy.intervals()
-    while True:
-        report = run_check()
-        elapsed = clock() - start
-        if report.healthy:
-            return report, True
-        remaining = timeout - elapsed
-        if remaining <= 0:
-            return report, False
-        delay = min(float(next(intervals)), remaining)
-        if on_wait is not None:
-            on_wait(report, elapsed, delay)
-        sleep(delay)
+    clock = clock or Clock()
+    start = clock.now()
+    last: HealthReport | None = None
+
+    def healthy() -> HealthReport | None:
+        nonlocal last
+        last = run_check()
+        return last if last.healthy else None
+
+    def pausing(delay: float) -> None:
+        if on_wait is not None and last is not None:
+            on_wait(last, clock.now() - start, delay)
+
+    try:
+        return wait_for(healthy, policy.within(timeout), what="healthy", clock=clock, on_wait=pausing), True
+    except WaitTimeout:
+        assert last is not None  # wait_for checks at least once
+        return last, False

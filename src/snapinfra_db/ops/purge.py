@@ -1,6 +1,6 @@
 """Deleting tables without losing data by accident: shared by purge-legacy and destroy.
 
-``inspect`` reads what is there (DescribeTable's approximate figures, or an exact Scan COUNT) and
+``survey`` reads what is there (DescribeTable's approximate figures, or an exact Scan COUNT) and
 says, per table, which safeguard will run or why the table will be refused. ``Purger.run`` then
 works on the tables concurrently; per table:
 
@@ -26,15 +26,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from snapinfra_db.aws import message_of
 from snapinfra_db.errors import SnapinfraError, error_code
-from snapinfra_db.reconcile.live import UNSUPPORTED_CODES, describe, engine_of, is_settled
-from snapinfra_db.waiting import Backoff
+from snapinfra_db.ops.progress import TableProgress
+from snapinfra_db.reconcile.live import UNSUPPORTED_CODES, describe, endpoint_kind_of, is_active
+from snapinfra_db.waiting import STATUS, Clock, Interrupted, WaitTimeout, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 Status = Literal["deleted", "already gone", "skipped", "failed"]
-Event = Callable[[str, str], None]  # (table, message)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class Found:
     size_bytes: int | None = None
     exact_count: bool = False
     deletion_protection: bool = False
-    engine: str | None = None
+    endpoint_kind: str | None = None
     safeguard: str = ""
     # Why this table will be refused (nothing done to it), known before starting; None if it will go.
     refusal: str | None = None
@@ -83,7 +84,7 @@ class Found:
 
 
 @dataclass
-class TableResult:
+class PurgeResult:
     table: str
     status: Status
     reason: str | None = None
@@ -100,7 +101,7 @@ class TableResult:
         return asdict(self)
 
 
-class Refusal(SnapinfraError):
+class LeftAlone(SnapinfraError):
     """This table is left alone, on purpose: the reason is short, the hint says which flag would change that."""
 
     def __init__(self, reason: str, hint: str | None = None) -> None:
@@ -117,6 +118,7 @@ EXPORT_EXISTS = (
     "an export of this table is already in --export-dir and is never overwritten: pass another --export-dir "
     "or move the old files away",
 )
+INTERRUPTED = ("interrupted: nothing more was done to this table", "run the command again to finish")
 NO_BACKUPS = (
     "this endpoint cannot make backups",
     "DynamoDB Local has no backups (UnknownOperationException): pass --export-dir DIR to export the items "
@@ -127,7 +129,7 @@ NO_BACKUPS = (
 class PurgeInterrupted(SnapinfraError):
     """Ctrl-C: tables not yet deleted were left alone; `results` says what happened to each."""
 
-    def __init__(self, results: list[TableResult]) -> None:
+    def __init__(self, results: list[PurgeResult]) -> None:
         self.results = results
         super().__init__(
             "interrupted: no further table was deleted (a DeleteTable already sent finishes in DynamoDB); "
@@ -142,30 +144,21 @@ def backup_name(table: str, now: datetime | None = None) -> str:
     return table[: 255 - len(suffix)] + suffix
 
 
-def message_of(exc: BaseException) -> str:
-    from snapinfra_db.aws import translate
-
-    if isinstance(exc, SnapinfraError):
-        return str(exc)
-    translated = translate(exc)
-    return str(translated) if translated is not None else f"{type(exc).__name__}: {exc}"
-
-
 def exact_count(client: DynamoDBClient, table: str) -> int:
     """The exact number of items: a paginated Scan with Select=COUNT (reads the whole table)."""
     pages = client.get_paginator("scan").paginate(TableName=table, Select="COUNT")
     return sum(int(page.get("Count", 0)) for page in pages)
 
 
-def _backups_unsupported(engine: str | None) -> bool:
-    return engine == "ddblocal"
+def _backups_unsupported(endpoint_kind: str | None) -> bool:
+    return endpoint_kind == "ddblocal"
 
 
 def refusal_for(
     *,
     exists: bool,
     protected: bool,
-    engine: str | None,
+    endpoint_kind: str | None,
     safeguards: Safeguards,
     disable_protection: bool,
     export_exists: bool = False,
@@ -175,7 +168,7 @@ def refusal_for(
         return None
     if protected and not disable_protection:
         return PROTECTED
-    if safeguards.backup and _backups_unsupported(engine):
+    if safeguards.backup and _backups_unsupported(endpoint_kind):
         return NO_BACKUPS
     if export_exists:
         return EXPORT_EXISTS
@@ -186,12 +179,12 @@ def export_exists(safeguards: Safeguards, table: str) -> bool:
     """Whether DIR already holds an export of `table` (which an export must never overwrite)."""
     if safeguards.export_dir is None:
         return False
-    from snapinfra_db.ops.export import items_path, schema_path
+    from snapinfra_db.ops.export_files import items_path, schema_path
 
     return items_path(safeguards.export_dir, table).exists() or schema_path(safeguards.export_dir, table).exists()
 
 
-def inspect(
+def survey(
     client: DynamoDBClient,
     tables: list[str],
     safeguards: Safeguards,
@@ -207,7 +200,7 @@ def inspect(
             table = client.describe_table(TableName=name)["Table"]
         except client.exceptions.ResourceNotFoundException:
             return Found(table=name, exists=False, safeguard="-")
-        engine = engine_of(table.get("TableArn", ""))
+        endpoint_kind = endpoint_kind_of(table.get("TableArn", ""))
         protected = bool(table.get("DeletionProtectionEnabled", False))
         status = table.get("TableStatus")
         count: int | None = table.get("ItemCount")
@@ -219,7 +212,7 @@ def inspect(
         refusal = refusal_for(
             exists=True,
             protected=protected and status != "DELETING",
-            engine=engine,
+            endpoint_kind=endpoint_kind,
             safeguards=safeguards if status != "DELETING" else Safeguards(False, None),
             disable_protection=disable_protection,
             export_exists=status != "DELETING" and export_exists(safeguards, name),
@@ -232,7 +225,7 @@ def inspect(
             size_bytes=table.get("TableSizeBytes"),
             exact_count=count_exactly,
             deletion_protection=protected,
-            engine=engine,
+            endpoint_kind=endpoint_kind,
             safeguard=safeguards.short() if status != "DELETING" else "- (already being deleted)",
             refusal=refusal[0] if refusal else None,
             hint=refusal[1] if refusal else None,
@@ -254,24 +247,25 @@ class Purger:
         *,
         disable_protection: bool = False,
         parallelism: int = 10,
-        policy: Backoff | None = None,
-        on_event: Event | None = None,
+        wait_timeout: float = STATUS.timeout,
+        on_event: TableProgress | None = None,
         export_segments: int | None = None,
     ) -> None:
         self.client = client
+        self.stop = threading.Event()
         self.safeguards = safeguards
         self.disable_protection = disable_protection
         self.parallelism = parallelism
-        self.policy = policy or Backoff()
+        self.status_curve = STATUS.within(wait_timeout)
+        self.clock = Clock(self.stop)
         self.on_event = on_event
         self.export_segments = export_segments
-        self.stop = threading.Event()
 
     def _event(self, table: str, message: str) -> None:
         if self.on_event is not None:
             self.on_event(table, message)
 
-    def run(self, tables: list[str]) -> list[TableResult]:
+    def run(self, tables: list[str]) -> list[PurgeResult]:
         """Every table's result, in the order given. Ctrl-C stops before any further deletion."""
         if not tables:
             return []
@@ -285,7 +279,7 @@ class Purger:
             done = [
                 f.result()
                 if not f.cancelled()
-                else TableResult(table=name, status="skipped", reason="not started: interrupted")
+                else PurgeResult(table=name, status="skipped", reason="not started: interrupted")
                 for name, f in zip(tables, futures, strict=True)
             ]
             raise PurgeInterrupted(done) from None
@@ -294,16 +288,16 @@ class Purger:
 
     def _check_stop(self) -> None:
         if self.stop.is_set():
-            raise Refusal("interrupted: nothing more was done to this table", "run the command again to finish")
+            raise LeftAlone(*INTERRUPTED)
 
     # -- one table ---------------------------------------------------------------------------
 
-    def purge_one(self, name: str) -> TableResult:
+    def purge_one(self, name: str) -> PurgeResult:
         started = time.monotonic()
-        result = TableResult(table=name, status="failed")
+        result = PurgeResult(table=name, status="failed")
         try:
             self._purge(name, result)
-        except Refusal as exc:
+        except LeftAlone as exc:
             result.status, result.reason, result.hint = "skipped", str(exc), exc.hint
             self._event(name, f"skipped: {exc}")
         except Exception as exc:
@@ -314,20 +308,27 @@ class Purger:
 
     def _wait_settled(self, name: str) -> dict[str, Any] | None:
         """Wait while the table is CREATING/UPDATING (or an index is busy); None once it is gone."""
-        table = describe(self.client, name)
-        delays = iter(self.policy.delays())
-        while table is not None and table.get("TableStatus") != "DELETING":
-            if is_settled(table):
-                return table
-            delay = next(delays, None)
-            if delay is None:
-                raise SnapinfraError(f"{name} stayed {table.get('TableStatus')} for {self.policy.timeout:g}s")
-            self._event(name, f"waiting: table {table.get('TableStatus')}")
-            time.sleep(delay)
-            table = describe(self.client, name)
-        return table
+        last: dict[str, Any] | None = None
 
-    def _purge(self, name: str, result: TableResult) -> None:
+        def settled() -> tuple[dict[str, Any] | None] | None:
+            nonlocal last
+            last = describe(self.client, name)
+            if last is None or last.get("TableStatus") == "DELETING" or is_active(last):
+                return (last,)
+            return None
+
+        def waiting(delay: float) -> None:
+            self._event(name, f"waiting: table {(last or {}).get('TableStatus')}")
+
+        try:
+            return wait_for(settled, self.status_curve, what=name, clock=self.clock, on_wait=waiting)[0]
+        except WaitTimeout:
+            status = (last or {}).get("TableStatus")
+            raise SnapinfraError(f"{name} stayed {status} for {self.status_curve.timeout:g}s") from None
+        except Interrupted:
+            raise LeftAlone(*INTERRUPTED) from None
+
+    def _purge(self, name: str, result: PurgeResult) -> None:
         table = self._wait_settled(name)
         if table is None:
             result.status = "already gone"
@@ -338,17 +339,17 @@ class Purger:
             result.status = "already gone"
             return
         protected = bool(table.get("DeletionProtectionEnabled", False))
-        engine = engine_of(table.get("TableArn", ""))
+        endpoint_kind = endpoint_kind_of(table.get("TableArn", ""))
         reason = refusal_for(
             exists=True,
             protected=protected,
-            engine=engine,
+            endpoint_kind=endpoint_kind,
             safeguards=self.safeguards,
             disable_protection=self.disable_protection,
             export_exists=export_exists(self.safeguards, name),
         )
         if reason:
-            raise Refusal(*reason)
+            raise LeftAlone(*reason)
         self._check_stop()
 
         if self.safeguards.export_dir is not None:
@@ -396,7 +397,7 @@ class Purger:
             result.notes.append("DeleteTable accepted; not waited for (interrupted)")
         self._event(name, "deleted")
 
-    def _protect_again(self, name: str, result: TableResult) -> None:
+    def _protect_again(self, name: str, result: PurgeResult) -> None:
         """The table was not deleted after all: put its deletion protection back."""
         try:
             self.client.update_table(TableName=name, DeletionProtectionEnabled=True)
@@ -404,14 +405,14 @@ class Purger:
         except Exception as exc:
             result.notes.append(f"deletion protection is OFF and could not be turned back on: {message_of(exc)}")
 
-    def _backup(self, name: str, result: TableResult) -> None:
+    def _backup(self, name: str, result: PurgeResult) -> None:
         backup = backup_name(name)
         self._event(name, f"creating backup {backup}")
         try:
             created = self.client.create_backup(TableName=name, BackupName=backup)
         except Exception as exc:
             if error_code(exc) in UNSUPPORTED_CODES:
-                raise Refusal(
+                raise LeftAlone(
                     NO_BACKUPS[0],
                     "CreateBackup answered UnknownOperationException: pass --export-dir DIR to export the items "
                     "first, or --no-backup to delete without a copy",
@@ -420,30 +421,126 @@ class Purger:
         arn = created["BackupDetails"]["BackupArn"]
         result.backup_arn, result.backup_name = arn, backup
         status: str | None = created["BackupDetails"].get("BackupStatus")
-        delays = iter(self.policy.delays())
-        while status != "AVAILABLE":
+
+        def available() -> bool | None:
+            nonlocal status
             if status == "DELETED":
                 raise SnapinfraError(f"backup {arn} was deleted before it became AVAILABLE: table kept")
-            delay = next(delays, None)
-            if delay is None:
-                raise SnapinfraError(
-                    f"backup {arn} not AVAILABLE after {self.policy.timeout:g}s (still {status}): table kept"
-                )
-            self._check_stop()
-            self._event(name, f"backup {status}")
-            time.sleep(delay)
+            if status == "AVAILABLE":
+                return True
             description = self.client.describe_backup(BackupArn=arn)["BackupDescription"]
             status = description.get("BackupDetails", {}).get("BackupStatus")
+            return True if status == "AVAILABLE" else None
+
+        try:
+            wait_for(
+                available,
+                self.status_curve,
+                what=f"backup {arn}",
+                clock=self.clock,
+                on_wait=lambda delay: self._event(name, f"backup {status}"),
+            )
+        except WaitTimeout:
+            raise SnapinfraError(
+                f"backup {arn} not AVAILABLE after {self.status_curve.timeout:g}s (still {status}): table kept"
+            ) from None
+        except Interrupted:
+            raise LeftAlone(*INTERRUPTED) from None
         self._event(name, f"backup AVAILABLE: {arn}")
 
     def _wait_gone(self, name: str) -> None:
-        for delay in self.policy.delays():
-            table = describe(self.client, name)
-            if table is None:
-                return
-            if self.stop.is_set():
-                return  # DeleteTable was accepted: DynamoDB finishes it
-            self._event(name, f"waiting: {table.get('TableStatus')}")
-            time.sleep(delay)
-        if describe(self.client, name) is not None:
-            raise SnapinfraError(f"{name} still exists after {self.policy.timeout:g}s (DeleteTable was accepted)")
+        last: dict[str, Any] | None = None
+
+        def gone() -> bool | None:
+            nonlocal last
+            last = describe(self.client, name)
+            return True if last is None else None
+
+        try:
+            wait_for(
+                gone,
+                self.status_curve,
+                what=name,
+                clock=self.clock,
+                on_wait=lambda delay: self._event(name, f"waiting: {(last or {}).get('TableStatus')}"),
+            )
+        except Interrupted:
+            return  # DeleteTable was accepted: DynamoDB finishes it
+        except WaitTimeout:
+            raise SnapinfraError(
+                f"{name} still exists after {self.status_curve.timeout:g}s (DeleteTable was accepted)"
+            ) from None
+
+
+@dataclass
+class PurgeOutcome:
+    """What a purge found and did. `results` is None where nothing was attempted (a dry run)."""
+
+    found: list[Found]
+    results: list[PurgeResult] | None
+    # Why it stopped before deleting anything: nothing there, a dry run, or every table refused.
+    stopped: Literal["all gone", "dry run", "all refused"] | None = None
+    interrupted: str | None = None  # Ctrl-C: the message to show; `results` says what each table got
+
+
+def purge_tables(
+    client: DynamoDBClient,
+    tables: list[str],
+    safeguards: Safeguards,
+    *,
+    show: Callable[[list[Found]], None],
+    confirm: Callable[[list[Found]], None],
+    dry_run: bool = False,
+    disable_protection: bool = False,
+    count_exactly: bool = False,
+    parallelism: int = 10,
+    wait_timeout: float = STATUS.timeout,
+    on_event: TableProgress | None = None,
+) -> PurgeOutcome:
+    """Survey the tables, `show` what was found, `confirm` (which raises to cancel), then copy and delete.
+
+    Nothing is asked and nothing changes when no table exists, on a dry run, or when every existing
+    table would be refused.
+    """
+    if safeguards.export_dir is not None and not dry_run:
+        from snapinfra_db.ops.export_files import check_writable_dir
+
+        # Before anything is touched: an unwritable DIR is a plain error. export_table creates it.
+        check_writable_dir(safeguards.export_dir, keep=False)
+    found = survey(
+        client,
+        tables,
+        safeguards,
+        disable_protection=disable_protection,
+        count_exactly=count_exactly,
+        parallelism=parallelism,
+    )
+    show(found)
+    existing = [f for f in found if f.exists]
+    if not existing:
+        gone = None if dry_run else [PurgeResult(table=f.table, status="already gone") for f in found]
+        return PurgeOutcome(found, gone, stopped="all gone")
+    if dry_run:
+        return PurgeOutcome(found, None, stopped="dry run")
+    workable = [f for f in existing if f.refusal is None]
+    if not workable:
+        refused = [
+            PurgeResult(table=f.table, status="skipped", reason=f.refusal, hint=f.hint)
+            if f.exists
+            else PurgeResult(table=f.table, status="already gone")
+            for f in found
+        ]
+        return PurgeOutcome(found, refused, stopped="all refused")
+    confirm(workable)
+    purger = Purger(
+        client,
+        safeguards,
+        disable_protection=disable_protection,
+        parallelism=parallelism,
+        wait_timeout=wait_timeout,
+        on_event=on_event,
+    )
+    try:
+        return PurgeOutcome(found, purger.run(tables))
+    except PurgeInterrupted as exc:
+        return PurgeOutcome(found, exc.results, interrupted=str(exc))

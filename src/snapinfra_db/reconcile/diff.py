@@ -16,6 +16,7 @@ from snapinfra_db.catalog import (
     GlobalIndex,
     KeyAttribute,
     PointInTimeRecovery,
+    Setting,
     TableSpec,
 )
 from snapinfra_db.reconcile.live import LiveEncryption, LiveTable
@@ -39,14 +40,28 @@ from snapinfra_db.reconcile.plan import (
     UpdateTableClass,
 )
 
-NOT_SUPPORTED = "not supported by this endpoint"
+
+def diff_catalog(
+    catalog: Catalog, live: dict[str, LiveTable | None], not_applied: frozenset[Setting] = frozenset()
+) -> Plan:
+    return Plan(tables=tuple(diff_table(spec, live.get(spec.name), not_applied) for spec in catalog.tables))
 
 
-def diff_catalog(catalog: Catalog, live: dict[str, LiveTable | None]) -> Plan:
-    return Plan(tables=tuple(diff_table(spec, live.get(spec.name)) for spec in catalog.tables))
+def diff_table(spec: TableSpec, live: LiveTable | None, not_applied: frozenset[Setting] = frozenset()) -> TableChange:
+    """The change that takes `live` to `spec`. `not_applied`: settings this endpoint is known to accept
+    and not apply (learnt by apply); they are reported as unsupported rather than planned forever."""
+    change = _diff(spec, live)
+    if not not_applied:
+        return change
+    steps = tuple(s for s in change.steps if s.setting not in not_applied)
+    if len(steps) == len(change.steps) and live is None:
+        return change
+    unsupported = tuple(s for s in Setting if s in not_applied or s in change.unsupported)
+    action = change.action if steps or change.action == "blocked" else "none"
+    return change.model_copy(update={"steps": steps, "unsupported": unsupported, "action": action})
 
 
-def diff_table(spec: TableSpec, live: LiveTable | None) -> TableChange:
+def _diff(spec: TableSpec, live: LiveTable | None) -> TableChange:
     if live is None:
         return _create(spec)
 
@@ -56,25 +71,24 @@ def diff_table(spec: TableSpec, live: LiveTable | None) -> TableChange:
 
     steps: list[Step] = []
     notes: list[str] = []
-    unsupported: list[str] = []
     deletes, creates, capacity_updates = _compare_indexes(spec, live, notes)
     steps += deletes
     steps += _compare_billing(spec, live, creates)
     steps += capacity_updates
-    steps += _compare_table_class(spec, live, unsupported)
+    steps += _compare_table_class(spec, live)
     steps += _compare_deletion_protection(spec, live)
     steps += _compare_stream(spec, live, notes)
     steps += creates
-    steps += _compare_encryption(spec, live, unsupported)
+    steps += _compare_encryption(spec, live)
     steps += _compare_ttl(spec, live, notes)
-    steps += _compare_pitr(spec, live, unsupported)
-    steps += _compare_tags(spec, live, unsupported)
+    steps += _compare_pitr(spec, live)
+    steps += _compare_tags(spec, live)
     return TableChange(
         table=spec.name,
         action="update" if steps else "none",
         steps=tuple(steps),
         notes=tuple(notes),
-        unsupported=tuple(unsupported),
+        unsupported=live.unsupported,
     )
 
 
@@ -190,9 +204,8 @@ def _compare_billing(spec: TableSpec, live: LiveTable, creates: Iterable[Step]) 
     return [UpdateBilling(before=have, after=want, index_capacity=index_capacity)]
 
 
-def _compare_table_class(spec: TableSpec, live: LiveTable, unsupported: list[str]) -> list[Step]:
+def _compare_table_class(spec: TableSpec, live: LiveTable) -> list[Step]:
     if live.table_class is None:
-        unsupported.append(f"table class: {NOT_SUPPORTED}")
         return []
     if spec.table_class == live.table_class:
         return []
@@ -242,9 +255,8 @@ def _live_encryption_as_catalog(have: LiveEncryption) -> Encryption:
     return Encryption(type="AWS_MANAGED")
 
 
-def _compare_encryption(spec: TableSpec, live: LiveTable, unsupported: list[str]) -> list[Step]:
+def _compare_encryption(spec: TableSpec, live: LiveTable) -> list[Step]:
     if live.encryption is None:
-        unsupported.append(f"encryption: {NOT_SUPPORTED}")
         return []
     if encryption_matches(spec.encryption, live.encryption):
         return []
@@ -267,10 +279,9 @@ def _compare_ttl(spec: TableSpec, live: LiveTable, notes: list[str]) -> list[Ste
     return [DisableTtl(attribute=have), EnableTtl(attribute=want)]
 
 
-def _compare_pitr(spec: TableSpec, live: LiveTable, unsupported: list[str]) -> list[Step]:
+def _compare_pitr(spec: TableSpec, live: LiveTable) -> list[Step]:
     have = live.point_in_time_recovery
     if have is None:
-        unsupported.append(f"point-in-time recovery: {NOT_SUPPORTED}")
         return []
     want = spec.point_in_time_recovery
     if want == have or (not want.enabled and not have.enabled):
@@ -278,9 +289,8 @@ def _compare_pitr(spec: TableSpec, live: LiveTable, unsupported: list[str]) -> l
     return [UpdatePitr(before=have, after=want)]
 
 
-def _compare_tags(spec: TableSpec, live: LiveTable, unsupported: list[str]) -> list[Step]:
+def _compare_tags(spec: TableSpec, live: LiveTable) -> list[Step]:
     if live.tags is None:
-        unsupported.append(f"tags: {NOT_SUPPORTED}")
         return []
     # Tags the catalog does not name belong to someone else (cost tools, other stacks): left alone.
     changed = {k: v for k, v in spec.tags.items() if live.tags.get(k) != v}

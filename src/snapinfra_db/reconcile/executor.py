@@ -11,12 +11,11 @@ Progress goes out through an `on_event` callback; this module never prints.
 
 from __future__ import annotations
 
+import math
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from snapinfra_db.catalog import TableSpec
 from snapinfra_db.errors import error_code
@@ -30,7 +29,18 @@ from snapinfra_db.reconcile.plan import (
     UpdatePitr,
 )
 from snapinfra_db.reconcile.requests import step_request
-from snapinfra_db.waiting import Backoff
+from snapinfra_db.waiting import (
+    BUSY,
+    EFFECT_VISIBLE,
+    PITR_NOT_READY,
+    STATUS,
+    Backoff,
+    Clock,
+    Interrupted,
+    WaitTimeout,
+    retry,
+    wait_for,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -41,17 +51,13 @@ BUSY_CODES = frozenset({"ResourceInUseException", "LimitExceededException"})
 # PITR right after CreateTable: "Backups are being enabled for the table". Retry for minutes.
 PITR_NOT_READY_CODES = frozenset({"ContinuousBackupsUnavailableException"})
 
-
-@dataclass(frozen=True)
-class WaitPolicy(Backoff):
-    """The shared polling backoff, plus apply's own retry budgets."""
-
-    busy_retries: int = 6  # after botocore's own retries; each try first waits for ACTIVE again
-    pitr_retry_for: float = 600.0
-
-
-class Interrupted(Exception):
-    pass
+# Busy refusals are retried along BUSY (0.5 s doubling to 20 s), at most this many times per step
+# (after botocore's own retries). A count, not BUSY's deadline, because each try first waits for
+# ACTIVE again, and that wait (bounded by the status timeout) can last as long as an index build:
+# a deadline would leave no retry at all to a refusal that comes right after a long build, when
+# one that comes after a short wait gets several.
+BUSY_RETRIES = 6
+_BUSY_BY_COUNT = BUSY.within(math.inf)  # the count above is the bound
 
 
 class StepFailed(Exception):
@@ -65,14 +71,20 @@ class Executor:
         specs: dict[str, TableSpec],
         on_event: Callable[[ApplyEvent], None] = lambda e: None,
         parallelism: int = 10,
-        policy: WaitPolicy = WaitPolicy(),
+        status: Backoff = STATUS,
+        busy_retries: int = BUSY_RETRIES,
     ) -> None:
+        """`status`: how to poll a table until it is ready for the next step; its `timeout` is apply's
+        --wait-timeout (per wait). `busy_retries`: see BUSY_RETRIES."""
         self.client = client
         self.specs = specs
         self.on_event = on_event
         self.parallelism = max(1, parallelism)
-        self.policy = policy
+        self.status = status
+        self.busy_retries = busy_retries
         self.stop = threading.Event()
+        # Every wait of every worker sleeps on this clock: Ctrl-C sets `stop` and they all end at once.
+        self.clock = Clock(self.stop)
 
     # -- public ------------------------------------------------------------------------------
 
@@ -113,10 +125,6 @@ class Executor:
     def _emit(self, table: str, kind: EventKind, message: str, step: Step | None = None) -> None:
         self.on_event(ApplyEvent(table, kind, message, step))
 
-    def _sleep(self, seconds: float) -> None:
-        if self.stop.wait(seconds):
-            raise Interrupted()
-
     def _table(self, change: TableChange) -> ApplyResult:
         name = change.table
         if change.action == "blocked":
@@ -140,55 +148,87 @@ class Executor:
         name = change.table
         remaining = [s.intent() for s in change.steps]
         self._emit(name, "start", f"{len(change.steps)} step(s)")
-        unseen_effect = 0  # re-reads that still show an already-made change (eventual consistency)
-        busy = 0
-        while True:
+
+        def refused_while_busy(exc: BaseException) -> bool:
+            return error_code(exc) in BUSY_CODES
+
+        def busy(exc: BaseException, delay: float) -> None:
+            self._emit(name, "retry", f"{error_code(exc)}: waiting for the table and trying again")
+
+        # One step per turn until the fresh diff has none left. A busy refusal retries the whole turn
+        # (wait for ACTIVE, read, diff, call): the table may have changed while it was busy.
+        while (
+            step := retry(
+                lambda: self._turn(name, spec, remaining, result),
+                _BUSY_BY_COUNT,
+                retryable=refused_while_busy,
+                tries=self.busy_retries + 1,
+                clock=self.clock,
+                on_retry=busy,
+            )
+        ) is not None:
+            remaining.remove(step.intent())
+            result.done.append(step)
+            self._emit(name, "done", step.describe(), step)
+        self._emit(name, "ok", f"done ({len(result.done)} step(s))")
+
+    def _turn(self, name: str, spec: TableSpec, remaining: list[dict[str, Any]], result: ApplyResult) -> Step | None:
+        """Wait for the table, read it, and make the first call its fresh diff asks for (None: none left)."""
+        live, fresh = self._fresh_diff(name, spec, remaining, result)
+        if not fresh.steps:
+            if remaining:
+                # Planned before the table existed (TTL/PITR/tags on a new table): only now do we
+                # know this endpoint does not implement them.
+                result.notes = list(fresh.unsupported)
+            return None
+        step = fresh.steps[0]
+        if step.intent() not in remaining:
+            raise StepFailed(
+                f"live state changed since the plan: the table now needs '{step.describe()}', which "
+                "the confirmed plan did not include; run plan again"
+            )
+        self._emit(name, "step", step.describe(), step)
+        try:
+            self._execute(name, live, step)
+        except Exception as exc:
+            if error_code(exc) == "ValidationException" and "Time to live has been modified" in str(exc):
+                raise StepFailed(
+                    f"{step.describe()}: DynamoDB allows one TTL change per table per hour; run apply again in an hour"
+                ) from exc
+            raise
+        return step
+
+    def _fresh_diff(
+        self, name: str, spec: TableSpec, remaining: list[dict[str, Any]], result: ApplyResult
+    ) -> tuple[LiveTable | None, TableChange]:
+        """The table once ready, and its diff; read again (along EFFECT_VISIBLE) while the diff still asks
+        for a step this apply already made and has not planned again: that call's effect does not show
+        yet (eventual consistency). Past EFFECT_VISIBLE's deadline the diff is taken as it is, and
+        `_turn` reports the step as a change the plan did not include."""
+        last: tuple[LiveTable | None, TableChange] | None = None
+
+        def effects_visible() -> tuple[LiveTable | None, TableChange] | None:
+            nonlocal last
             live = self._wait_ready(name)
             fresh = diff_table(spec, live)
             if fresh.action == "blocked":
                 raise StepFailed("; ".join(fresh.blocked))
-            if not fresh.steps:
-                if remaining:
-                    # Planned before the table existed (TTL/PITR/tags on a new table): only now do we
-                    # know this endpoint does not implement them.
-                    result.notes = list(fresh.unsupported)
-                self._emit(name, "ok", f"done ({len(result.done)} step(s))")
-                return
-            step = fresh.steps[0]
-            intent = step.intent()
-            if intent not in remaining:
-                if any(intent == s.intent() for s in result.done) and unseen_effect < 20:
-                    unseen_effect += 1
-                    self._sleep(min(0.5 * unseen_effect, 3.0))
-                    continue
-                raise StepFailed(
-                    f"live state changed since the plan: the table now needs '{step.describe()}', which "
-                    "the confirmed plan did not include; run plan again"
-                )
-            self._emit(name, "step", step.describe(), step)
-            try:
-                self._execute(name, live, step)
-            except Exception as exc:
-                code = error_code(exc)
-                if code in BUSY_CODES and busy < self.policy.busy_retries:
-                    busy += 1
-                    self._emit(name, "retry", f"{code}: waiting for the table and trying again")
-                    self._sleep(min(self.policy.first * 2**busy, 20.0))
-                    continue
-                if code == "ValidationException" and "Time to live has been modified" in str(exc):
-                    raise StepFailed(
-                        f"{step.describe()}: DynamoDB allows one TTL change per table per hour; "
-                        "run apply again in an hour"
-                    ) from exc
-                raise
-            busy = 0
-            remaining.remove(intent)
-            result.done.append(step)
-            self._emit(name, "done", step.describe(), step)
+            last = live, fresh
+            if fresh.steps:
+                intent = fresh.steps[0].intent()
+                if intent not in remaining and any(intent == s.intent() for s in result.done):
+                    return None
+            return last
+
+        try:
+            return wait_for(effects_visible, EFFECT_VISIBLE, what=f"{name}: effect of a call", clock=self.clock)
+        except WaitTimeout:
+            assert last is not None  # wait_for calls the check at least once
+            return last
 
     def _execute(self, name: str, live: LiveTable | None, step: Step) -> None:
         operation, params = step_request(name, live.arn if live else "", step)
-        if live is not None and live.engine == "ddblocal" and operation == "update_table":
+        if live is not None and live.endpoint_kind == "ddblocal" and operation == "update_table":
             # DynamoDB Local resets deletion protection to off on any UpdateTable that does not
             # name it (AWS leaves it unchanged): restate the current value.
             params.setdefault("DeletionProtectionEnabled", live.deletion_protection)
@@ -196,42 +236,44 @@ class Executor:
         if not isinstance(step, UpdatePitr):
             call(**params)
             return
+
         # PITR can be refused for minutes after CreateTable while backups are being enabled.
-        deadline = time.monotonic() + self.policy.pitr_retry_for
-        for delay in self.policy.intervals():
-            try:
-                call(**params)
-                return
-            except Exception as exc:
-                if error_code(exc) not in PITR_NOT_READY_CODES or time.monotonic() > deadline:
-                    raise
-                self._emit(name, "retry", "backups are still being enabled for the table; retrying PITR")
-                self._sleep(delay)
+        def not_ready(exc: BaseException) -> bool:
+            return error_code(exc) in PITR_NOT_READY_CODES
+
+        def retrying(exc: BaseException, delay: float) -> None:
+            self._emit(name, "retry", "backups are still being enabled for the table; retrying PITR")
+
+        retry(lambda: call(**params), PITR_NOT_READY, retryable=not_ready, clock=self.clock, on_retry=retrying)
 
     def _wait_ready(self, name: str) -> LiveTable | None:
-        """Poll DescribeTable (with backoff) until the table and its indexes are ACTIVE, then read it."""
-        deadline = time.monotonic() + self.policy.timeout
-        last_reason = ""
-        for delay in self.policy.intervals():
+        """Poll DescribeTable along the status curve until the table and its indexes are ACTIVE, then read it."""
+        reason = ""  # what the table was last seen busy with: told once each time it changes
+
+        def ready() -> tuple[LiveTable | None] | None:
+            # The answer is wrapped: None means "not yet" to wait_for, but a missing table is an answer.
+            nonlocal reason
             description = describe(self.client, name)
             if description is None:
-                return None
+                return (None,)
             snapshot = reflect(description, None, None, None)
-            if snapshot.ready:
-                if last_reason:
+            if snapshot.accepts_updates:
+                if reason:
                     self._emit(name, "wait", "ACTIVE")
-                return read_table(self.client, name, description)  # describe once, not twice
-            reason = snapshot.busy_reason()
-            if reason != last_reason:
+                return (read_table(self.client, name, description),)  # describe once, not twice
+            if snapshot.busy_reason() != reason:
+                reason = snapshot.busy_reason()
                 self._emit(name, "wait", reason)
-                last_reason = reason
-            if time.monotonic() + delay > deadline:
-                raise StepFailed(
-                    f"still {reason} after {self.policy.timeout:.0f}s; DynamoDB carries on in the background: "
-                    "run apply again later"
-                )
-            self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+            return None
+
+        try:
+            (live,) = wait_for(ready, self.status, what=f"{name} ready", clock=self.clock)
+        except WaitTimeout:
+            raise StepFailed(
+                f"still {reason} after {self.status.timeout:.0f}s; DynamoDB carries on in the background: "
+                "run apply again later"
+            ) from None
+        return live
 
 
 class ApplyInterrupted(Exception):

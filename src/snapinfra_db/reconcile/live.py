@@ -20,19 +20,25 @@ from pydantic import BaseModel, ConfigDict
 
 from snapinfra_db.catalog import (
     Billing,
+    Capacity,
+    Encryption,
     GlobalIndex,
     KeyAttribute,
     LocalIndex,
     PointInTimeRecovery,
     Projection,
+    Setting,
     Stream,
+    TableSpec,
 )
 from snapinfra_db.errors import error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-Engine = Literal["aws", "ddblocal", "other"]
+# What answers at the endpoint, told by the table ARNs it reports: AWS itself, DynamoDB Local
+# (region "ddblocal"), or any other DynamoDB-compatible endpoint.
+EndpointKind = Literal["aws", "ddblocal", "other"]
 
 # Marks a setting the endpoint does not implement (DynamoDB Local: PITR, tags, backups).
 UNSUPPORTED_CODES = frozenset({"UnknownOperationException"})
@@ -61,7 +67,7 @@ class LiveTable(BaseModel):
     name: str
     arn: str
     status: str
-    engine: Engine
+    endpoint_kind: EndpointKind
     item_count: int | None = None
     size_bytes: int | None = None
     partition_key: KeyAttribute
@@ -81,7 +87,18 @@ class LiveTable(BaseModel):
     tags: dict[str, str] | None
 
     @property
-    def ready(self) -> bool:
+    def unsupported(self) -> tuple[Setting, ...]:
+        """The settings this endpoint does not report for the table (None fields), in a fixed order."""
+        missing = {
+            Setting.TABLE_CLASS: self.table_class is None,
+            Setting.ENCRYPTION: self.encryption is None,
+            Setting.POINT_IN_TIME_RECOVERY: self.point_in_time_recovery is None,
+            Setting.TAGS: self.tags is None,
+        }
+        return tuple(setting for setting, is_missing in missing.items() if is_missing)
+
+    @property
+    def accepts_updates(self) -> bool:
         """ACTIVE with every index ACTIVE and filled: the only state DynamoDB accepts updates in."""
         return self.status == "ACTIVE" and all(
             i.status == "ACTIVE" and not i.backfilling for i in self.global_indexes.values()
@@ -98,7 +115,7 @@ class LiveTable(BaseModel):
         return "ACTIVE"
 
 
-def engine_of(arn: str) -> Engine:
+def endpoint_kind_of(arn: str) -> EndpointKind:
     if ":ddblocal:" in arn:
         return "ddblocal"
     return "aws" if arn.startswith("arn:aws") else "other"
@@ -140,7 +157,7 @@ def reflect(
 
     `pitr` and `tags` are None when the endpoint does not implement them.
     """
-    engine = engine_of(table["TableArn"])
+    endpoint_kind = endpoint_kind_of(table["TableArn"])
     # moto may drop definitions on UpdateTable; a key whose type is unknown compares by name.
     types = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
     partition, sort = _keys(table["KeySchema"], types)
@@ -194,7 +211,7 @@ def reflect(
         earliest = desc.get("EarliestRestorableDateTime")
 
     encryption: LiveEncryption | None
-    if engine == "ddblocal":
+    if endpoint_kind == "ddblocal":
         encryption = None  # DynamoDB Local accepts SSE settings but never reports them
     else:
         sse = table.get("SSEDescription") or {}
@@ -204,13 +221,15 @@ def reflect(
             encryption = LiveEncryption(type="AWS_OWNED")
 
     # DynamoDB Local accepts a table class on create but never reports one.
-    table_class = None if engine == "ddblocal" else (table.get("TableClassSummary") or {}).get("TableClass", "STANDARD")
+    table_class = (
+        None if endpoint_kind == "ddblocal" else (table.get("TableClassSummary") or {}).get("TableClass", "STANDARD")
+    )
 
     return LiveTable(
         name=table["TableName"],
         arn=table["TableArn"],
         status=table.get("TableStatus", "ACTIVE"),
-        engine=engine,
+        endpoint_kind=endpoint_kind,
         item_count=table.get("ItemCount"),
         size_bytes=table.get("TableSizeBytes"),
         partition_key=partition,
@@ -231,6 +250,64 @@ def reflect(
     )
 
 
+def as_spec(live: LiveTable, *, key: str, name: str, env: str, ttl: str | None = None) -> TableSpec:
+    """The catalog entry that creates a table like `live` (keys, indexes, billing, stream, encryption,
+    class, deletion protection, tags), named `name`: how a restore re-creates an exported table.
+
+    A KMS key whose manager is unknown is kept as that exact key (CUSTOMER_MANAGED): the copy is
+    encrypted with the key the original used. Settings the endpoint did not report keep the
+    catalog's defaults. Raises ValueError when a key attribute's type is unknown (moto may forget it).
+    """
+    missing = sorted({k.name for k in _key_attributes(live) if k.type is None})
+    if missing:
+        raise ValueError(f"the description has no type for key attribute(s) {', '.join(missing)}")
+    provisioned = live.billing.mode == "PROVISIONED"
+
+    def capacity(cap: Capacity) -> dict[str, int | None]:
+        # A provisioned table reports its capacity; 0 (never set) is not a valid request.
+        if provisioned:
+            return {"read": max(1, cap.read or 1), "write": max(1, cap.write or 1)}
+        return {"max_read": cap.max_read, "max_write": cap.max_write}
+
+    encryption = Encryption(type="AWS_OWNED")
+    if live.encryption is not None and live.encryption.type == "KMS":
+        if live.encryption.key_manager == "AWS" or not live.encryption.kms_key_arn:
+            encryption = Encryption(type="AWS_MANAGED")
+        else:
+            encryption = Encryption(type="CUSTOMER_MANAGED", kms_key=live.encryption.kms_key_arn)
+    settings: dict[str, Any] = {
+        "key": key,
+        "name": name,
+        "env": env,
+        "partition_key": live.partition_key,
+        "sort_key": live.sort_key,
+        "ttl": ttl,
+        "billing": Billing(mode=live.billing.mode, **capacity(live.billing)),
+        "global_indexes": {
+            n: GlobalIndex(
+                partition_key=g.partition_key, sort_key=g.sort_key, projection=g.projection, **capacity(g)
+            )
+            for n, g in live.global_indexes.items()
+        },
+        "local_indexes": dict(live.local_indexes),
+        "stream": live.stream,
+        "encryption": encryption,
+        "deletion_protection": live.deletion_protection,
+        "tags": live.tags or {},
+    }
+    if live.table_class is not None:
+        settings["table_class"] = live.table_class
+    return TableSpec(**settings)
+
+
+def _key_attributes(live: LiveTable) -> Iterable[KeyAttribute]:
+    yield from (k for k in (live.partition_key, live.sort_key) if k is not None)
+    for g in live.global_indexes.values():
+        yield from g.key_attributes()
+    for lsi in live.local_indexes.values():
+        yield lsi.sort_key
+
+
 # ---------------------------------------------------------------------------------------------
 # Calls
 
@@ -243,8 +320,9 @@ def describe(client: DynamoDBClient, name: str) -> dict[str, Any] | None:
         return None
 
 
-def is_settled(description: dict[str, Any]) -> bool:
-    """ACTIVE with every index ACTIVE, as DescribeTable reports it: what deletes and restores wait for."""
+def is_active(description: dict[str, Any]) -> bool:
+    """ACTIVE with every index ACTIVE, as DescribeTable reports it (an index may still be backfilling):
+    what deletes and restores wait for. apply waits for more: `LiveTable.accepts_updates`."""
     return description.get("TableStatus") == "ACTIVE" and all(
         g.get("IndexStatus", "ACTIVE") == "ACTIVE" for g in description.get("GlobalSecondaryIndexes") or []
     )

@@ -9,7 +9,7 @@ does, used to check that live state still calls for it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,7 @@ from snapinfra_db.catalog import (
     GlobalIndex,
     KeyAttribute,
     PointInTimeRecovery,
+    Setting,
     TableSpec,
 )
 
@@ -74,6 +75,10 @@ Line = tuple[str, str]  # (symbol, text): "+" add, "-" remove, "~" change, "-/+"
 
 class _Step(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # The setting this step changes, where an endpoint might accept the call and not apply it;
+    # None for what must take effect or fail (keys, indexes, billing, the table itself).
+    setting: ClassVar[Setting | None] = None
 
     def intent(self) -> dict[str, Any]:
         # `before` is what the plan saw and `rebuild` why it acts: neither changes the call itself.
@@ -166,6 +171,7 @@ class UpdateBilling(_Step):
 
 class UpdateTableClass(_Step):
     op: Literal["update_table_class"] = "update_table_class"
+    setting = Setting.TABLE_CLASS
     before: str
     after: str
 
@@ -175,6 +181,7 @@ class UpdateTableClass(_Step):
 
 class UpdateDeletionProtection(_Step):
     op: Literal["update_deletion_protection"] = "update_deletion_protection"
+    setting = Setting.DELETION_PROTECTION
     before: bool
     after: bool
 
@@ -184,6 +191,7 @@ class UpdateDeletionProtection(_Step):
 
 class DisableStream(_Step):
     op: Literal["disable_stream"] = "disable_stream"
+    setting = Setting.STREAM
     before: str  # the view type being turned off
 
     def lines(self) -> list[Line]:
@@ -192,6 +200,7 @@ class DisableStream(_Step):
 
 class EnableStream(_Step):
     op: Literal["enable_stream"] = "enable_stream"
+    setting = Setting.STREAM
     view_type: str
 
     def lines(self) -> list[Line]:
@@ -200,6 +209,7 @@ class EnableStream(_Step):
 
 class UpdateEncryption(_Step):
     op: Literal["update_encryption"] = "update_encryption"
+    setting = Setting.ENCRYPTION
     before: Encryption
     after: Encryption
 
@@ -209,6 +219,7 @@ class UpdateEncryption(_Step):
 
 class DisableTtl(_Step):
     op: Literal["disable_ttl"] = "disable_ttl"
+    setting = Setting.TTL
     attribute: str
 
     def lines(self) -> list[Line]:
@@ -217,6 +228,7 @@ class DisableTtl(_Step):
 
 class EnableTtl(_Step):
     op: Literal["enable_ttl"] = "enable_ttl"
+    setting = Setting.TTL
     attribute: str
 
     def lines(self) -> list[Line]:
@@ -228,6 +240,7 @@ class EnableTtl(_Step):
 
 class UpdatePitr(_Step):
     op: Literal["update_pitr"] = "update_pitr"
+    setting = Setting.POINT_IN_TIME_RECOVERY
     before: PointInTimeRecovery
     after: PointInTimeRecovery
 
@@ -240,6 +253,7 @@ class UpdatePitr(_Step):
 
 class TagTable(_Step):
     op: Literal["tag_table"] = "tag_table"
+    setting = Setting.TAGS
     before: dict[str, str]  # current values of the tags that change (absent: added)
     tags: dict[str, str]
 
@@ -281,7 +295,7 @@ class TableChange(BaseModel):
     steps: tuple[Step, ...] = ()
     blocked: tuple[str, ...] = ()  # why DynamoDB cannot make the change in place, and what to do
     notes: tuple[str, ...] = ()  # consequences the operator should know before saying yes
-    unsupported: tuple[str, ...] = ()  # settings this endpoint does not implement
+    unsupported: tuple[Setting, ...] = ()  # settings this endpoint does not implement
 
 
 class Plan(BaseModel):
@@ -310,6 +324,6 @@ class Plan(BaseModel):
             "format_version": self.format_version,
             "changes": [t.model_dump(mode="json") for t in self.changes],
             "unchanged": [t.table for t in self.tables if t.action == "none"],
-            "unsupported": {t.table: list(t.unsupported) for t in self.tables if t.unsupported},
+            "unsupported": {t.table: [s.not_supported() for s in t.unsupported] for t in self.tables if t.unsupported},
             "summary": self.summary(),
         }

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from snapinfra_db.ops.health import MISSING, TRANSIENT_STATUSES, HealthReport, Settings, TableHealth
+from snapinfra_db.ops.health_report import MISSING, TRANSIENT_STATUSES, HealthReport, Settings, TableHealth
 from snapinfra_db.render.text import human_bytes
 
 STREAM_VIEW = {"NEW_AND_OLD_IMAGES": "new+old", "NEW_IMAGE": "new", "OLD_IMAGE": "old", "KEYS_ONLY": "keys"}

@@ -32,7 +32,7 @@ def render_plan(console: Console, plan: Plan) -> None:
     for change in changes:
         render_change(console, change)
     console.print(plan_summary_line(plan))
-    unsupported = sorted({u.split(":")[0] for t in plan.tables for u in t.unsupported})
+    unsupported = sorted({s.value for t in plan.tables for s in t.unsupported})
     if unsupported:
         console.print(f"[dim]Not supported by this endpoint (left as is): {escape(', '.join(unsupported))}[/dim]")
 

@@ -20,8 +20,8 @@ from rich.table import Table
 from snapinfra_db.render.text import human_bytes
 
 if TYPE_CHECKING:
-    from snapinfra_db.ops.export import RestoreResult
-    from snapinfra_db.ops.purge import Found, TableResult
+    from snapinfra_db.ops.purge import Found, PurgeResult
+    from snapinfra_db.ops.restore import RestoreResult
 
 JSON_FORMAT_VERSION = "1"
 STATUS_STYLE = {"deleted": "green", "already gone": "dim", "skipped": "yellow", "failed": "red"}
@@ -104,7 +104,7 @@ class ProgressLines:
             self.console.print(f"[dim][{now - self._started:6.1f}s][/dim] {escape(table)}  {escape(message)}")
 
 
-def render_summary(console: Console, results: Sequence[TableResult]) -> None:
+def render_summary(console: Console, results: Sequence[PurgeResult]) -> None:
     """One row per table, then each copy on a line of its own (ARNs and paths whole, for copy-paste)."""
     table = Table(title="summary", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
     table.add_column("table", no_wrap=True)
@@ -137,7 +137,7 @@ def render_summary(console: Console, results: Sequence[TableResult]) -> None:
 def summary_json(
     command: str,
     found: Sequence[Found],
-    results: Sequence[TableResult] | None,
+    results: Sequence[PurgeResult] | None,
     *,
     dry_run: bool = False,
     safeguard: str = "",

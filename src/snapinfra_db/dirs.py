@@ -4,14 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-
-
-
-# --------------------------------------------------------------------------- locating the jar
 
 
 def user_dir(explicit_env: str, xdg_env: str, home_default: str) -> Path:
@@ -29,3 +21,7 @@ def cache_dir() -> Path:
     """``$SNAPINFRA_DB_CACHE``, else ``$XDG_CACHE_HOME/snapinfra-db``, else ``~/.cache/snapinfra-db``."""
     return user_dir("SNAPINFRA_DB_CACHE", "XDG_CACHE_HOME", ".cache")
 
+
+def state_dir() -> Path:
+    """``$SNAPINFRA_DB_STATE``, else ``$XDG_STATE_HOME/snapinfra-db``, else ``~/.local/state/snapinfra-db``."""
+    return user_dir("SNAPINFRA_DB_STATE", "XDG_STATE_HOME", ".local/state")
