@@ -112,7 +112,10 @@ class Aws:
         from botocore.exceptions import ProfileNotFound
 
         try:
-            session = boto3.Session(profile_name=self.options.profile, region_name=self.options.region)
+            # The AWS CLI v2 and the other SDKs read AWS_REGION before AWS_DEFAULT_REGION; botocore reads
+            # only the latter (and then the profile's region), so AWS_REGION is passed on here.
+            region = self.options.region or os.environ.get("AWS_REGION") or None
+            session = boto3.Session(profile_name=self.options.profile, region_name=region)
         except ProfileNotFound:
             raise AwsConfigError(
                 f"AWS profile '{self.options.profile}' not found: check ~/.aws/config or pass another --profile"
