@@ -69,6 +69,8 @@ Knobs (``Behaviour``, all off by default; change them with ``behaviour.update(..
                               UpdateTable; an UpdateTable left with nothing to do answers success with
                               the current description), "TimeToLive" (UpdateTimeToLive answers the
                               requested specification and changes nothing).
+    ``ignore_on_create``      the same fields, dropped from CreateTable only: the later calls that set
+                              them (TagResource, UpdateTable) work.
     ``malformed``             {operation: mode}: answer that operation badly. Every mode but "html"
                               forwards the call first, so the change does happen upstream and only the
                               answer is lost or garbled (as when a real connection drops):
@@ -175,6 +177,7 @@ class Behaviour:
     throttle: dict[str, int] = field(default_factory=dict)
     throttle_rate: float = 0.0
     ignore: set[str] = field(default_factory=set)
+    ignore_on_create: set[str] = field(default_factory=set)
     malformed: dict[str, str] = field(default_factory=dict)
     hang_for: float = 30.0
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
@@ -183,7 +186,7 @@ class Behaviour:
         self._validate()
 
     def _validate(self) -> None:
-        unknown = set(self.ignore) - IGNORABLE
+        unknown = (set(self.ignore) | set(self.ignore_on_create)) - IGNORABLE
         if unknown:
             raise ValueError(f"ignore: unknown fields {sorted(unknown)} (known: {sorted(IGNORABLE)})")
         bad = {op: mode for op, mode in self.malformed.items() if mode not in MALFORMED_MODES}
@@ -199,7 +202,7 @@ class Behaviour:
         with self._lock:
             old = {name: getattr(self, name) for name in knobs}
             for name, value in knobs.items():
-                if name in ("ignore", "throttle", "malformed"):
+                if name in ("ignore", "ignore_on_create", "throttle", "malformed"):
                     value = type(getattr(self, name))(value)
                 setattr(self, name, value)
             try:
@@ -215,6 +218,7 @@ class Behaviour:
             values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if not f.name.startswith("_")}
             values["throttle"] = dict(self.throttle)
             values["ignore"] = set(self.ignore)
+            values["ignore_on_create"] = set(self.ignore_on_create)
             values["malformed"] = dict(self.malformed)
             return Behaviour(**values)
 
@@ -688,7 +692,7 @@ class BehaviourProxy:
             return _ok({"TimeToLiveSpecification": payload.get("TimeToLiveSpecification")})
         dropped: set[str] = set()
         if operation == "CreateTable":
-            dropped = ignore & set(payload)
+            dropped = (ignore | knobs.ignore_on_create) & set(payload)
         elif operation == "UpdateTable":
             dropped = (ignore - {"Tags", "TimeToLive"}) & set(payload)
         if dropped:
@@ -810,7 +814,7 @@ def main(argv: list[str]) -> int:
             knobs[name] = json.loads(value)
         except ValueError:
             knobs[name] = value
-    for name in ("ignore",):
+    for name in ("ignore", "ignore_on_create"):
         if name in knobs and isinstance(knobs[name], list):
             knobs[name] = set(knobs[name])
     with proxy_for(argv[0], **knobs) as proxy:

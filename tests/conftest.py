@@ -77,6 +77,13 @@ def aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def own_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A state folder per test: what one test's apply learns about an endpoint (moto's server is
+    shared by the session) must not change another test's plan."""
+    monkeypatch.setenv("SNAPINFRA_DB_STATE", str(tmp_path_factory.mktemp("state")))
+
+
 # --------------------------------------------------------------------------- DynamoDB Local
 
 

@@ -50,7 +50,7 @@ BUSY = Backoff(first=0.5, factor=2.0, longest=20.0, timeout=600.0)
 #: PITR right after CreateTable: "Backups are being enabled for the table", for minutes.
 PITR_NOT_READY = Backoff(first=1.0, factor=1.5, longest=10.0, timeout=600.0)
 #: An effect of a call that succeeded not yet visible on a re-read (eventual consistency).
-EFFECT_VISIBLE = Backoff(first=0.5, factor=1.5, longest=3.0, timeout=30.0)
+EFFECT_VISIBLE = Backoff(first=0.5, factor=1.5, longest=2.0, timeout=10.0)
 #: A local server process starting to answer (a JVM answers within a second or two: poll briskly).
 PROCESS_START = Backoff(first=0.05, factor=1.5, longest=0.5, timeout=60.0)
 #: A local server process exiting after SIGTERM (waitpid is free: a steady tenth of a second).

@@ -41,11 +41,12 @@ def make_aws(
 
 
 def make_plan(catalog: Catalog, aws: Aws, parallelism: int) -> Plan:
+    from snapinfra_db.reconcile.capabilities import not_applied
     from snapinfra_db.reconcile.diff import diff_catalog
     from snapinfra_db.reconcile.live import read_tables
 
     live = read_tables(aws.dynamodb, [t.name for t in catalog.tables], parallelism, aws.key_manager_lookup)
-    return diff_catalog(catalog, live)
+    return diff_catalog(catalog, live, not_applied(aws.options.effective_endpoint))
 
 
 

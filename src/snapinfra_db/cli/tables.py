@@ -109,14 +109,23 @@ def apply(
 
 
 def run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_timeout: float) -> None:
+    from snapinfra_db.reconcile.capabilities import not_applied, remember_not_applied
     from snapinfra_db.reconcile.executor import ApplyInterrupted, Executor
     from snapinfra_db.render.apply import apply_progress, render_results
     from snapinfra_db.waiting import STATUS
 
     specs = {t.name: t for t in catalog.tables}
     work = [c.table for c in the_plan.changes]
-    # --wait-timeout bounds each wait for a table to be ready; the polling curve stays STATUS's.
-    executor = Executor(aws.dynamodb, specs, parallelism=parallelism, status=STATUS.within(wait_timeout))
+    endpoint = aws.options.effective_endpoint
+    executor = Executor(
+        aws.dynamodb,
+        specs,
+        parallelism=parallelism,
+        # --wait-timeout bounds each wait for a table to be ready; the polling curve stays STATUS's.
+        status=STATUS.within(wait_timeout),
+        not_applied=not_applied(endpoint),
+        learn=endpoint is not None,  # against AWS itself nothing is ever assumed unsupported
+    )
     try:
         with apply_progress(out, work) as on_event:
             executor.on_event = on_event
@@ -128,6 +137,15 @@ def run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_
             ExitCode.INTERRUPTED,
         )
     render_results(out, results)
+    learnt = {setting: r.table for r in results for setting in r.not_applied}
+    record = remember_not_applied(endpoint, learnt)
+    if record is not None:
+        names = ", ".join(sorted(s.value for s in learnt))
+        err.print(
+            f"note: this endpoint accepted but did not apply: {names}. plan will list them as not supported "
+            f"(remembered in {record}; delete that file to check again).",
+            markup=False,
+        )
     if any(r.status != "applied" for r in results):
         raise typer.Exit(ExitCode.ERROR)
 

@@ -22,6 +22,7 @@ from snapinfra_db.ops.health_report import (
     ProbeResult,
     assess,
 )
+from snapinfra_db.reconcile.capabilities import not_applied
 from snapinfra_db.reconcile.live import LiveTable, read_tables
 from snapinfra_db.waiting import HEALTH_RECHECK, Backoff, Clock, WaitTimeout, wait_for
 
@@ -131,7 +132,13 @@ def observe(aws: Aws, catalog: Catalog, parallelism: int = 10, probe: bool = Fal
         account_id=account_id,
         account_note=note,
     )
-    return Observation(endpoint=endpoint, live=live, probes=probes, checked_at=checked_at)
+    return Observation(
+        endpoint=endpoint,
+        live=live,
+        probes=probes,
+        checked_at=checked_at,
+        not_applied=not_applied(aws.options.effective_endpoint),
+    )
 
 
 def check(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from snapinfra_db.catalog import Catalog, TableSpec
+from snapinfra_db.catalog import Catalog, Setting, TableSpec
 from snapinfra_db.reconcile.diff import diff_table
 from snapinfra_db.reconcile.live import LiveTable
 from snapinfra_db.reconcile.plan import CreateGsi, DeleteGsi, TableChange
@@ -249,7 +249,11 @@ def _reported_as_index(step: object) -> bool:
 
 
 def assess_table(
-    spec: TableSpec, live: LiveTable | None, probe: ProbeResult | None = None, allow_transient: bool = False
+    spec: TableSpec,
+    live: LiveTable | None,
+    probe: ProbeResult | None = None,
+    allow_transient: bool = False,
+    not_applied: frozenset[Setting] = frozenset(),
 ) -> TableHealth:
     """One catalog table's health from its live state (None: it does not exist)."""
     if live is None:
@@ -290,7 +294,7 @@ def assess_table(
         elif index.backfilling:
             transient(f"index {index.name} is backfilling")
 
-    change = diff_table(spec, live)
+    change = diff_table(spec, live, not_applied)
     drift = _drift(change)
     for item, step in zip(drift, change.steps, strict=True):
         if not _reported_as_index(step):
@@ -325,11 +329,19 @@ class Observation:
     live: dict[str, LiveTable | None]
     probes: dict[str, ProbeResult]
     checked_at: datetime
+    # Settings this endpoint is known to accept and not apply (reconcile.capabilities): not drift.
+    not_applied: frozenset[Setting] = frozenset()
 
 
 def assess(catalog: Catalog, observation: Observation, allow_transient: bool = False) -> HealthReport:
     tables = tuple(
-        assess_table(spec, observation.live.get(spec.name), observation.probes.get(spec.name), allow_transient)
+        assess_table(
+            spec,
+            observation.live.get(spec.name),
+            observation.probes.get(spec.name),
+            allow_transient,
+            observation.not_applied,
+        )
         for spec in catalog.tables
     )
     unsupported = sorted({u for t in tables for u in t.unsupported})

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from snapinfra_db.catalog import Setting
 from snapinfra_db.reconcile.plan import Step
 
 EventKind = Literal["start", "step", "done", "wait", "retry", "ok", "failed", "blocked"]
@@ -27,4 +28,6 @@ class ApplyResult:
     status: Literal["applied", "failed", "blocked", "interrupted"]
     done: list[Step] = field(default_factory=list)
     error: str | None = None
-    notes: list[str] = field(default_factory=list)  # planned steps the endpoint turned out not to support
+    notes: list[str] = field(default_factory=list)  # planned settings the endpoint turned out not to support
+    # Settings the endpoint accepted and did not apply (their effect never showed): to be remembered.
+    not_applied: list[Setting] = field(default_factory=list)

@@ -2,9 +2,17 @@
 
 Level-triggered, like a Kubernetes controller: before every step the table is waited for (ACTIVE,
 every index ACTIVE and filled) and read again, and the diff is recomputed. The next step is taken
-from that fresh diff, and only if the confirmed plan contains it: a concurrent change never makes
-apply act on stale information or do something the operator did not see. An interrupted apply
-converges when run again because each run starts from what DynamoDB reports.
+from that fresh diff, and only if it carries out what the confirmed plan showed: a step of the plan,
+or, for a table the plan creates, any setting shown under the create (tags, protection, stream,
+encryption, TTL, PITR) that CreateTable did not apply. A concurrent change never makes apply act on
+stale information or do something the operator did not see. An interrupted apply converges when
+run again because each run starts from what DynamoDB reports.
+
+Observe, don't assume: a call that succeeded must show its effect on a re-read. When it does not
+within EFFECT_VISIBLE's deadline, and the endpoint is not AWS itself, the setting is taken as one
+this endpoint accepts and does not apply: the table is reported applied with a note, the setting is
+left out of the rest of this apply, and `ApplyResult.not_applied` says so (the CLI remembers it for
+the next plan, see reconcile.capabilities). Against AWS itself nothing is assumed: it is a failure.
 
 Progress goes out through an `on_event` callback; this module never prints.
 """
@@ -17,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
-from snapinfra_db.catalog import TableSpec
+from snapinfra_db.catalog import Setting, TableSpec
 from snapinfra_db.errors import error_code
 from snapinfra_db.reconcile.diff import diff_table
 from snapinfra_db.reconcile.events import ApplyEvent, ApplyResult, EventKind
@@ -73,11 +81,19 @@ class Executor:
         parallelism: int = 10,
         status: Backoff = STATUS,
         busy_retries: int = BUSY_RETRIES,
+        not_applied: frozenset[Setting] = frozenset(),
+        learn: bool = False,
     ) -> None:
         """`status`: how to poll a table until it is ready for the next step; its `timeout` is apply's
-        --wait-timeout (per wait). `busy_retries`: see BUSY_RETRIES."""
+        --wait-timeout (per wait). `busy_retries`: see BUSY_RETRIES. `not_applied`: settings this
+        endpoint is already known not to apply. `learn`: whether a setting whose effect never shows
+        may be taken as not applied by the endpoint (never for AWS itself)."""
         self.client = client
         self.specs = specs
+        # What the endpoint does not apply is the endpoint's, not a table's: shared by every table.
+        self._not_applied = set(not_applied)
+        self._not_applied_lock = threading.Lock()
+        self.learn = learn
         self.on_event = on_event
         self.parallelism = max(1, parallelism)
         self.status = status
@@ -147,6 +163,7 @@ class Executor:
     def _converge(self, change: TableChange, spec: TableSpec, result: ApplyResult) -> None:
         name = change.table
         remaining = [s.intent() for s in change.steps]
+        creating = change.action == "create"
         self._emit(name, "start", f"{len(change.steps)} step(s)")
 
         def refused_while_busy(exc: BaseException) -> bool:
@@ -159,7 +176,7 @@ class Executor:
         # (wait for ACTIVE, read, diff, call): the table may have changed while it was busy.
         while (
             step := retry(
-                lambda: self._turn(name, spec, remaining, result),
+                lambda: self._turn(name, spec, remaining, result, creating),
                 _BUSY_BY_COUNT,
                 retryable=refused_while_busy,
                 tries=self.busy_retries + 1,
@@ -167,25 +184,32 @@ class Executor:
                 on_retry=busy,
             )
         ) is not None:
-            remaining.remove(step.intent())
+            if step.intent() in remaining:
+                remaining.remove(step.intent())
             result.done.append(step)
             self._emit(name, "done", step.describe(), step)
         self._emit(name, "ok", f"done ({len(result.done)} step(s))")
 
-    def _turn(self, name: str, spec: TableSpec, remaining: list[dict[str, Any]], result: ApplyResult) -> Step | None:
+    def _turn(
+        self, name: str, spec: TableSpec, remaining: list[dict[str, Any]], result: ApplyResult, creating: bool
+    ) -> Step | None:
         """Wait for the table, read it, and make the first call its fresh diff asks for (None: none left)."""
         live, fresh = self._fresh_diff(name, spec, remaining, result)
         if not fresh.steps:
             if remaining:
                 # Planned before the table existed (TTL/PITR/tags on a new table): only now do we
                 # know this endpoint does not implement them.
-                result.notes = list(fresh.unsupported)
+                result.notes += [
+                    s.not_supported() for s in fresh.unsupported if s not in result.not_applied
+                ]
             return None
         step = fresh.steps[0]
-        if step.intent() not in remaining:
+        # For a new table the operator saw every setting under the create: finishing any of them
+        # (CreateTable did not apply it) carries out the confirmed plan.
+        if step.intent() not in remaining and not creating:
             raise StepFailed(
-                f"live state changed since the plan: the table now needs '{step.describe()}', which "
-                "the confirmed plan did not include; run plan again"
+                f"live state changed since the plan: the table now needs '{step.describe()}', which the "
+                "confirmed plan did not include; run plan again to see the change"
             )
         self._emit(name, "step", step.describe(), step)
         try:
@@ -201,30 +225,49 @@ class Executor:
     def _fresh_diff(
         self, name: str, spec: TableSpec, remaining: list[dict[str, Any]], result: ApplyResult
     ) -> tuple[LiveTable | None, TableChange]:
-        """The table once ready, and its diff; read again (along EFFECT_VISIBLE) while the diff still asks
-        for a step this apply already made and has not planned again: that call's effect does not show
-        yet (eventual consistency). Past EFFECT_VISIBLE's deadline the diff is taken as it is, and
-        `_turn` reports the step as a change the plan did not include."""
-        last: tuple[LiveTable | None, TableChange] | None = None
+        """The table once ready, and its diff. While the diff still asks for a call this apply already
+        made (and has not planned again), that call's effect does not show yet: read again along
+        EFFECT_VISIBLE. Past its deadline the setting is one the endpoint does not apply (when
+        `learn`), or the step fails: DynamoDB accepted a call whose effect never showed."""
+        while True:
+            last: tuple[LiveTable | None, TableChange] | None = None
+            unseen: Step | None = None
 
-        def effects_visible() -> tuple[LiveTable | None, TableChange] | None:
-            nonlocal last
-            live = self._wait_ready(name)
-            fresh = diff_table(spec, live)
-            if fresh.action == "blocked":
-                raise StepFailed("; ".join(fresh.blocked))
-            last = live, fresh
-            if fresh.steps:
-                intent = fresh.steps[0].intent()
-                if intent not in remaining and any(intent == s.intent() for s in result.done):
-                    return None
-            return last
+            def effects_visible() -> tuple[LiveTable | None, TableChange] | None:
+                nonlocal last, unseen
+                live = self._wait_ready(name)
+                fresh = diff_table(spec, live, self.not_applied)
+                if fresh.action == "blocked":
+                    raise StepFailed("; ".join(fresh.blocked))
+                last, unseen = (live, fresh), None
+                if fresh.steps:
+                    step = fresh.steps[0]
+                    if step.intent() not in remaining and any(step.intent() == s.intent() for s in result.done):
+                        unseen = step
+                        return None
+                return last
 
-        try:
-            return wait_for(effects_visible, EFFECT_VISIBLE, what=f"{name}: effect of a call", clock=self.clock)
-        except WaitTimeout:
-            assert last is not None  # wait_for calls the check at least once
-            return last
+            try:
+                return wait_for(effects_visible, EFFECT_VISIBLE, what=f"{name}: effect of a call", clock=self.clock)
+            except WaitTimeout:
+                assert last is not None and unseen is not None  # the check ran, and asked to wait
+                setting = unseen.setting
+                if not self.learn or setting is None:
+                    raise StepFailed(
+                        f"{unseen.describe()}: DynamoDB accepted the call, but the table still does not show "
+                        f"it after {EFFECT_VISIBLE.timeout:g}s; run apply again"
+                    ) from None
+                with self._not_applied_lock:
+                    self._not_applied.add(setting)
+                result.not_applied.append(setting)
+                result.notes.append(f"{setting.value}: accepted but not applied by this endpoint")
+                self._emit(name, "retry", f"{setting.value}: accepted but not applied by this endpoint; left as is")
+
+    @property
+    def not_applied(self) -> frozenset[Setting]:
+        """The settings this endpoint is known (or was found in this apply) not to apply."""
+        with self._not_applied_lock:
+            return frozenset(self._not_applied)
 
     def _execute(self, name: str, live: LiveTable | None, step: Step) -> None:
         operation, params = step_request(name, live.arn if live else "", step)

@@ -57,6 +57,9 @@ class LiveEncryption(BaseModel):
     kms_key_arn: str | None = None
     # "AWS" for the AWS-managed key, "CUSTOMER" for a customer key, None when not looked up.
     key_manager: Literal["AWS", "CUSTOMER"] | None = None
+    # SSEDescription.Status UPDATING, ENABLING or DISABLING: a change of key is under way and what
+    # it ends in is not reported yet (AWS takes minutes). Compared again once it has settled.
+    changing: bool = False
 
 
 class LiveTable(BaseModel):
@@ -215,10 +218,13 @@ def reflect(
         encryption = None  # DynamoDB Local accepts SSE settings but never reports them
     else:
         sse = table.get("SSEDescription") or {}
+        changing = sse.get("Status") in ("UPDATING", "ENABLING", "DISABLING")
         if sse.get("Status") in ("ENABLED", "ENABLING", "UPDATING") and sse.get("SSEType") == "KMS":
-            encryption = LiveEncryption(type="KMS", kms_key_arn=sse.get("KMSMasterKeyArn"), key_manager=key_manager)
+            encryption = LiveEncryption(
+                type="KMS", kms_key_arn=sse.get("KMSMasterKeyArn"), key_manager=key_manager, changing=changing
+            )
         else:
-            encryption = LiveEncryption(type="AWS_OWNED")
+            encryption = LiveEncryption(type="AWS_OWNED", changing=changing)
 
     # DynamoDB Local accepts a table class on create but never reports one.
     table_class = (
