@@ -356,3 +356,116 @@ def test_validate_ok_and_env_output() -> None:
     assert result.exit_code == 0
     staging = {env: name.replace("snapinfra-", "snapinfra-staging-") for env, name in GUIDE_ENV.items()}
     assert json.loads(result.stdout) == {**staging, "AWS_REGION": "us-east-1"}
+
+
+def _problems_and_cli(path: Path) -> tuple[list[str], str]:
+    """The problems load_catalog raises, and the stderr of `validate` (after checking exit 1, empty stdout)."""
+    with pytest.raises(CatalogError) as info:
+        load_catalog(path)
+    result = CliRunner().invoke(app, ["validate", "--catalog", str(path)])
+    assert (result.exit_code, result.stdout) == (1, "")
+    return info.value.problems, result.stderr
+
+
+def _assert_stderr_lists(stderr: str, problems: list[str]) -> None:
+    """Each problem is on its own stderr line, in this order (whatever prefix the lines get)."""
+    lines = stderr.splitlines()
+    where = []
+    for problem in problems:
+        matching = [i for i, line in enumerate(lines) if line.endswith(problem)]
+        assert len(matching) == 1, (problem, stderr)
+        where.append(matching[0])
+    assert where == sorted(where), stderr
+    assert "Field required" not in stderr or any("Field required" in p for p in problems)
+
+
+def test_mistyped_key_is_reported_once_not_as_a_missing_field(tmp_path: Path) -> None:
+    path = tmp_path / "tables.yaml"
+    path.write_text("tables:\n  projects:\n    env: DYNAMODB_PROJECTS_TABLE\n    partiton_key: id\n")
+    problems, stderr = _problems_and_cli(path)
+    # The unknown key explains the missing partition_key: only it is shown.
+    expected = [f"{path}:4:5: unknown key 'partiton_key' (did you mean 'partition_key'?)"]
+    assert problems == expected
+    _assert_stderr_lists(stderr, expected)
+    assert "partition_key: Field required" not in stderr
+
+
+def test_mistyped_key_at_every_level_explains_its_missing_field(tmp_path: Path) -> None:
+    path = tmp_path / "tables.yaml"
+    path.write_text(
+        "tabels:\n  abc:\n    partition_key: id\n"  # the catalog level: 'tables' is required
+    )
+    problems, stderr = _problems_and_cli(path)
+    assert problems == [f"{path}:1:1: unknown key 'tabels' (did you mean 'tables'?)"]
+    _assert_stderr_lists(stderr, problems)
+
+    path.write_text(
+        "tables:\n  abc:\n    partition_key: id\n    global_indexes:\n      Idx: {partiton_key: u}\n"
+        "    local_indexes:\n      Loc: {sort_ky: v}\n"
+    )
+    problems, stderr = _problems_and_cli(path)
+    assert problems == [
+        f"{path}:5:13: unknown key 'partiton_key' (did you mean 'partition_key'?)",
+        f"{path}:7:13: unknown key 'sort_ky' (did you mean 'sort_key'?)",
+    ]
+    _assert_stderr_lists(stderr, problems)
+
+
+def test_genuinely_missing_field_is_still_reported(tmp_path: Path) -> None:
+    path = tmp_path / "tables.yaml"
+    # No partition_key, and an unknown key whose suggestion is something else: the missing field stays.
+    path.write_text("tables:\n  projects:\n    env: DYNAMODB_PROJECTS_TABLE\n    sort_key: sk\n    tll: x\n")
+    problems, stderr = _problems_and_cli(path)
+    expected = [
+        f"{path}:3:5: tables.projects.partition_key: Field required",
+        f"{path}:5:5: unknown key 'tll' (did you mean 'ttl'?)",
+    ]
+    assert problems == expected
+    _assert_stderr_lists(stderr, expected)
+
+    # A suggestion at another level does not explain a missing field: the GSI's key is still missing.
+    path.write_text("tables:\n  projects:\n    partiton_key: id\n    global_indexes:\n      Idx: {projection: ALL}\n")
+    problems, stderr = _problems_and_cli(path)
+    expected = [
+        f"{path}:3:5: unknown key 'partiton_key' (did you mean 'partition_key'?)",
+        f"{path}:5:12: tables.projects.global_indexes.Idx.partition_key: Field required",
+    ]
+    assert problems == expected
+    _assert_stderr_lists(stderr, expected)
+
+
+def test_problems_are_in_line_order_whatever_order_they_are_found_in(tmp_path: Path) -> None:
+    path = tmp_path / "tables.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            legacy: [snapinfra-alpha]
+            defaults:
+              billing: {mode: PROVISIONED, max_read: 5}
+            tables:
+              alpha:
+                partition_key: id
+                global_indexes:
+                  ById: {partition_key: {name: id, type: N}, read: 1, write: 1}
+              beta:
+                partition_key: id
+                ttl: [1]
+              gamma:
+                partition_key: id
+                sort_key: sk
+            """
+        )
+    )
+    problems, stderr = _problems_and_cli(path)
+    # Found in this order: beta's pydantic error (line 11), alpha's attribute types (8), the capacity
+    # rules on the merged defaults (3, twice, for alpha and again for gamma), the legacy rule (1).
+    # Shown in line order, equal positions in the order found, each once.
+    expected = [
+        f"{path}:1:10: legacy table 'snapinfra-alpha' is also a catalog table: purging it would delete a live table",
+        f"{path}:3:12: PROVISIONED billing needs 'read' and 'write' capacity for the table",
+        f"{path}:3:12: 'max_read'/'max_write' apply to PAY_PER_REQUEST only (the table)",
+        f"{path}:8:29: attribute 'id' is declared N here and S elsewhere in this table (an attribute has one type)",
+        f"{path}:11:10: tables.beta.ttl: Input should be a valid string",
+    ]
+    assert problems == expected
+    _assert_stderr_lists(stderr, expected)

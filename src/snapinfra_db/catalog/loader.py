@@ -146,11 +146,15 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 
 def _pydantic_problems(error: ValidationError, base: Loc, model: type[BaseModel]) -> list[_Problem]:
-    problems = []
+    items: list[tuple[Loc, Any]] = []
     for item in error.errors():
         loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         # pydantic adds the union member or model name to some locations; drop non-YAML parts.
-        loc = tuple(p for p in loc if p not in ("str", "KeyAttribute", "Projection"))
+        items.append((tuple(p for p in loc if p not in ("str", "KeyAttribute", "Projection")), item))
+    # Unknown keys, with a hint each; a "did you mean X" explains X's "Field required" at the same level.
+    unknown_keys: dict[Loc, str] = {}
+    explained: set[Loc] = set()
+    for loc, item in items:
         if item["type"] == "extra_forbidden":
             unknown = str(loc[-1])
             hint = ""
@@ -158,8 +162,15 @@ def _pydantic_problems(error: ValidationError, base: Loc, model: type[BaseModel]
             if allowed:
                 close = difflib.get_close_matches(unknown, allowed, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(allowed)})"
-            problems.append(_Problem(base + loc, f"unknown key '{unknown}'{hint}", on_key=True))
+                explained.update((*loc[:-1], c) for c in close)
+            unknown_keys[loc] = f"unknown key '{unknown}'{hint}"
+    problems = []
+    for loc, item in items:
+        if item["type"] == "extra_forbidden":
+            problems.append(_Problem(base + loc, unknown_keys[loc], on_key=True))
             continue
+        if item["type"] == "missing" and loc in explained:
+            continue  # 'partiton_key' is reported, not the partition_key it was meant to be
         message = item["msg"]
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
@@ -347,17 +358,16 @@ def load_catalog(path: str | Path, prefix: str | None = None) -> Catalog:
     locator = _Locator(document)
 
     def located(problems: list[_Problem]) -> list[str]:
-        out: list[str] = []
+        """Each problem once, in the document's order (by line, then column; equal positions as found)."""
+        out: dict[str, tuple[int, int]] = {}
         for p in problems:
             loc = p.loc
             # A merged setting the table does not write itself came from `defaults`: point there.
             if loc[:1] == ("tables",) and not locator.has(loc) and locator.has(("defaults", *loc[2:])):
                 loc = ("defaults", *loc[2:])
             line, col = locator.find(loc, p.on_key)
-            text_ = f"{shown}:{line + 1}:{col + 1}: {p.message}"
-            if text_ not in out:
-                out.append(text_)
-        return out
+            out.setdefault(f"{shown}:{line + 1}:{col + 1}: {p.message}", (line, col))
+        return sorted(out, key=out.__getitem__)
 
     if not isinstance(document, Mapping):
         raise CatalogError([f"{shown}:1:1: the catalog must be a mapping with a 'tables' key"]) from None
