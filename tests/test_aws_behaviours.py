@@ -116,7 +116,7 @@ def test_tables_creating_are_waited_for(clean_moto: str) -> None:
         for name in prefixed:
             assert has_line(result.stdout, name, "…", "table CREATING"), result.stdout
             assert has_line(result.stdout, name, "…", "ACTIVE"), result.stdout
-            assert re.search(LINE.format(table=name, mark="✓✓", message=r"done \(\d step\(s\)\)"), result.stdout, re.M)
+            assert re.search(LINE.format(table=name, mark="✓✓", message=r"done \(\d call\(s\)\)"), result.stdout, re.M)
         assert "Apply finished: 12 applied." in result.stdout
         # Nothing was attempted on a table that was still CREATING.
         assert not errors(proxy, "ResourceInUseException"), proxy.events
@@ -287,7 +287,7 @@ def test_sse_updating_converges(clean_moto: str, tmp_path: Path) -> None:
             pytest.fail(f"apply did not finish within 12 s:\n{out}")
         assert run.returncode == 0, run.stdout + run.stderr
         assert has_line(run.stdout, "bh-projects", "→", "encryption: AWS_OWNED → AWS_MANAGED"), run.stdout
-        assert has_line(run.stdout, "bh-projects", "✓✓", "done (1 step(s))"), run.stdout
+        assert has_line(run.stdout, "bh-projects", "✓✓", "done (1 call(s))"), run.stdout
         (update,) = [e for e in proxy.events if e.operation == "UpdateTable"]
         assert not update.error
         # The re-read inside the simulated UPDATING window showed the change under way: counted done,

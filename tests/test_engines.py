@@ -287,3 +287,44 @@ def test_boto3_endpoint_variable_is_honoured(engine: Any, tmp_path: Path, monkey
     result = CliRunner().invoke(app, ["plan", "--json", "--catalog", str(catalog)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["summary"]["create"] == 2
+
+
+def test_a_new_table_on_dynamodb_local_plans_only_what_will_happen(ddblocal_engine: Any, tmp_path: Path) -> None:
+    """DynamoDB Local has no PITR or tags and never reports encryption or table class: a plan for a new
+    table must not list them as things that will happen (they are said once, as not supported), and the
+    count plan gives is the count of calls apply then makes."""
+    catalog = write(
+        tmp_path,
+        """
+        prefix: t-
+        defaults:
+          tags: {ManagedBy: snapinfra-db}
+        tables:
+          activity:
+            partition_key: id
+            ttl: expiresAt
+        """,
+    )
+    planned = cli(ddblocal_engine, "plan", catalog=catalog)
+    assert planned.exit_code == 0, planned.output
+    lines = [line.strip() for line in planned.stdout.splitlines() if line.strip()]
+    assert lines == [
+        "snapinfra-db will perform these actions:",
+        "+ t-activity (create)",
+        "+ table (key id S; billing PAY_PER_REQUEST; class STANDARD)",
+        "+ stream: NEW_AND_OLD_IMAGES",
+        "+ deletion protection: on",
+        "+ ttl: expiresAt",
+        "Plan: 1 to create, 0 to update, 0 unchanged (2 call(s) to DynamoDB).",
+        "Not supported by this endpoint (left as is): encryption, point-in-time recovery, table class, tags",
+    ]
+    result = applied(ddblocal_engine, catalog)
+    assert "t-activity: ✓✓ done (2 call(s))" in result.stdout
+    # Said once, below the summary, in plan's words; never inside the table's detail column.
+    summary = result.stdout.split("Apply summary", 1)[1]
+    assert summary.count("Not supported by this endpoint") == 1
+    assert "Not supported by this endpoint (left as is): encryption, point-in-time recovery, table class, tags" in (
+        summary
+    )
+    assert "Every table" not in result.stdout
+    assert_converged(ddblocal_engine, catalog)

@@ -43,10 +43,13 @@ def make_aws(
 def make_plan(catalog: Catalog, aws: Aws, parallelism: int) -> Plan:
     from snapinfra_db.reconcile.capabilities import not_applied
     from snapinfra_db.reconcile.diff import diff_catalog
-    from snapinfra_db.reconcile.live import read_tables
+    from snapinfra_db.reconcile.live import read_tables, unsupported_at_endpoint
 
+    endpoint = aws.options.effective_endpoint
     live = read_tables(aws.dynamodb, [t.name for t in catalog.tables], parallelism, aws.key_manager_lookup)
-    return diff_catalog(catalog, live, not_applied(aws.options.effective_endpoint))
+    # Probe only a custom endpoint: AWS itself implements every setting.
+    unsupported = unsupported_at_endpoint(aws.dynamodb, live, probe=endpoint is not None)
+    return diff_catalog(catalog, live, not_applied(endpoint) | unsupported)
 
 
 

@@ -48,14 +48,19 @@ def diff_catalog(
 
 
 def diff_table(spec: TableSpec, live: LiveTable | None, not_applied: frozenset[Setting] = frozenset()) -> TableChange:
-    """The change that takes `live` to `spec`. `not_applied`: settings this endpoint is known to accept
-    and not apply (learnt by apply); they are reported as unsupported rather than planned forever."""
+    """The change that takes `live` to `spec`. `not_applied`: settings this endpoint does not implement
+    or is known to accept and not apply (learnt by apply), beyond what `live` itself shows: they are
+    reported as unsupported, never planned (and not shown under a create)."""
     change = _diff(spec, live)
     if not not_applied:
         return change
-    steps = tuple(s for s in change.steps if s.setting not in not_applied)
-    if len(steps) == len(change.steps) and live is None:
-        return change
+    steps = tuple(
+        s.model_copy(update={"left_out": tuple(x for x in Setting if x in not_applied)})
+        if isinstance(s, CreateTable)
+        else s
+        for s in change.steps
+        if s.setting not in not_applied
+    )
     unsupported = tuple(s for s in Setting if s in not_applied or s in change.unsupported)
     action = change.action if steps or change.action == "blocked" else "none"
     return change.model_copy(update={"steps": steps, "unsupported": unsupported, "action": action})

@@ -28,6 +28,7 @@ class ApplyResult:
     status: Literal["applied", "failed", "blocked", "interrupted"]
     done: list[Step] = field(default_factory=list)
     error: str | None = None
-    notes: list[str] = field(default_factory=list)  # planned settings the endpoint turned out not to support
+    # Settings this endpoint does not implement (left as is, as plan said).
+    unsupported: list[Setting] = field(default_factory=list)
     # Settings the endpoint accepted and did not apply (their effect never showed): to be remembered.
     not_applied: list[Setting] = field(default_factory=list)

@@ -164,7 +164,7 @@ class Executor:
         name = change.table
         remaining = [s.intent() for s in change.steps]
         creating = change.action == "create"
-        self._emit(name, "start", f"{len(change.steps)} step(s)")
+        self._emit(name, "start", f"{len(change.steps)} call(s)")
 
         def refused_while_busy(exc: BaseException) -> bool:
             return error_code(exc) in BUSY_CODES
@@ -188,7 +188,7 @@ class Executor:
                 remaining.remove(step.intent())
             result.done.append(step)
             self._emit(name, "done", step.describe(), step)
-        self._emit(name, "ok", f"done ({len(result.done)} step(s))")
+        self._emit(name, "ok", f"done ({len(result.done)} call(s))")
 
     def _turn(
         self, name: str, spec: TableSpec, remaining: list[dict[str, Any]], result: ApplyResult, creating: bool
@@ -196,12 +196,7 @@ class Executor:
         """Wait for the table, read it, and make the first call its fresh diff asks for (None: none left)."""
         live, fresh = self._fresh_diff(name, spec, remaining, result)
         if not fresh.steps:
-            if remaining:
-                # Planned before the table existed (TTL/PITR/tags on a new table): only now do we
-                # know this endpoint does not implement them.
-                result.notes += [
-                    s.not_supported() for s in fresh.unsupported if s not in result.not_applied
-                ]
+            result.unsupported = [s for s in fresh.unsupported if s not in result.not_applied]
             return None
         step = fresh.steps[0]
         # For a new table the operator saw every setting under the create: finishing any of them
@@ -260,7 +255,6 @@ class Executor:
                 with self._not_applied_lock:
                     self._not_applied.add(setting)
                 result.not_applied.append(setting)
-                result.notes.append(f"{setting.value}: accepted but not applied by this endpoint")
                 self._emit(name, "retry", f"{setting.value}: accepted but not applied by this endpoint; left as is")
 
     @property

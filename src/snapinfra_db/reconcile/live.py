@@ -409,6 +409,38 @@ def read_tables(
     return result
 
 
+def unsupported_at_endpoint(
+    client: DynamoDBClient, live: dict[str, LiveTable | None], probe: bool = False
+) -> frozenset[Setting]:
+    """What this endpoint does not implement, for every table on it, new ones included.
+
+    Read off the tables that exist. When none does and `probe` is set (never for AWS itself), the
+    endpoint is asked directly with two cheap calls about a table that does not exist: DynamoDB
+    Local answers UnknownOperationException for PITR and for tags ("Tagging is not currently
+    supported in DynamoDB Local"), and then it is known to report neither encryption nor table class.
+    """
+    seen = [t for t in live.values() if t is not None]
+    if seen:
+        return frozenset(s for t in seen for s in t.unsupported)
+    missing = [name for name, table in live.items() if table is None]
+    if not probe or not missing:
+        return frozenset()
+    found: set[Setting] = set()
+    try:
+        client.describe_continuous_backups(TableName=missing[0])
+    except Exception as exc:
+        if error_code(exc) in UNSUPPORTED_CODES:
+            found.add(Setting.POINT_IN_TIME_RECOVERY)
+    try:
+        client.list_tags_of_resource(ResourceArn=f"arn:aws:dynamodb:ddblocal:000000000000:table/{missing[0]}")
+    except Exception as exc:
+        if error_code(exc) in UNSUPPORTED_CODES:
+            found.add(Setting.TAGS)
+            if "DynamoDB Local" in str(exc):
+                found |= {Setting.ENCRYPTION, Setting.TABLE_CLASS}
+    return frozenset(found)
+
+
 def read_table(client: DynamoDBClient, name: str, description: dict[str, Any] | None = None) -> LiveTable | None:
     """One table, as `read_tables` reads it; `description` is its DescribeTable answer, if already at hand."""
     return read_tables(client, [name], parallelism=1, descriptions={name: description} if description else None)[name]

@@ -100,22 +100,30 @@ class _Step(BaseModel):
 class CreateTable(_Step):
     op: Literal["create_table"] = "create_table"
     spec: TableSpec
+    # Settings this endpoint does not implement: not shown as things that will happen. Display only.
+    left_out: tuple[Setting, ...] = ()
+
+    def intent(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"left_out"})
 
     def lines(self) -> list[Line]:
         spec = self.spec
         keys = ", ".join(k for k in (key_text(spec.partition_key), key_text(spec.sort_key)) if k)
         lines: list[Line] = [
             ("+", f"table (key {keys}; billing {billing_text(spec.billing)}; class {spec.table_class})"),
-            ("+", f"stream: {spec.stream.view_type if spec.stream.enabled else 'off'}"),
-            ("+", f"encryption: {encryption_text(spec.encryption)}"),
-            ("+", f"deletion protection: {on_off(spec.deletion_protection)}"),
         ]
+        settings: list[tuple[Setting, str]] = [
+            (Setting.STREAM, f"stream: {spec.stream.view_type if spec.stream.enabled else 'off'}"),
+            (Setting.ENCRYPTION, f"encryption: {encryption_text(spec.encryption)}"),
+            (Setting.DELETION_PROTECTION, f"deletion protection: {on_off(spec.deletion_protection)}"),
+        ]
+        lines += [("+", text) for setting, text in settings if setting not in self.left_out]
         lines += [("+", f"index {n} {index_text(g)}") for n, g in spec.global_indexes.items()]
         for name, lsi in spec.local_indexes.items():
             lines.append(
                 ("+", f"local index {name} (sort key {key_text(lsi.sort_key)}; projection {lsi.projection.type})")
             )
-        if spec.tags:
+        if spec.tags and Setting.TAGS not in self.left_out:
             lines.append(("+", "tags: " + ", ".join(f"{k}={v}" for k, v in sorted(spec.tags.items()))))
         return lines
 

@@ -66,22 +66,23 @@ def render_results(console: Console, results: list[ApplyResult]) -> None:
     table = Table(title="Apply summary", show_lines=False)
     table.add_column("table")
     table.add_column("result")
-    table.add_column("steps", justify="right")
+    table.add_column("calls", justify="right")
     table.add_column("detail", overflow="fold")
     style = {"applied": "green", "failed": "red", "blocked": "magenta", "interrupted": "yellow"}
-    # A note every table shares (e.g. what a local endpoint does not support) is said once, below.
-    shared = set(results[0].notes).intersection(*(r.notes for r in results[1:])) if len(results) > 1 else set()
     for r in results:
         table.add_row(
             r.table,
             f"[{style[r.status]}]{r.status}[/{style[r.status]}]",
             str(len(r.done)),
-            escape(r.error or "; ".join(n for n in r.notes if n not in shared)),
+            escape(r.error or ""),
         )
     console.print(table)
-    if shared:
-        console.print("Every table: " + escape("; ".join(n for n in results[0].notes if n in shared)))
+    # What the endpoint does not do is the endpoint's, not a table's: said once, below, in plan's words.
+    unsupported = sorted({s.value for r in results for s in r.unsupported})
+    if unsupported:
+        console.print(f"Not supported by this endpoint (left as is): {escape(', '.join(unsupported))}")
+    not_applied = sorted({s.value for r in results for s in r.not_applied})
+    if not_applied:
+        console.print(f"Accepted but not applied by this endpoint (left as is): {escape(', '.join(not_applied))}")
     counts = {k: sum(1 for r in results if r.status == k) for k in ("applied", "failed", "blocked", "interrupted")}
     console.print("Apply finished: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v or k == "applied") + ".")
-
-

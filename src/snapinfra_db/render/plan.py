@@ -59,7 +59,7 @@ def plan_summary_line(plan: Plan) -> str:
     if s["blocked"]:
         parts.append(f"{s['blocked']} blocked")
     parts.append(f"{s['unchanged']} unchanged")
-    return "Plan: " + ", ".join(parts) + f" ({s['steps']} step(s))."
+    return "Plan: " + ", ".join(parts) + f" ({s['steps']} call(s) to DynamoDB)."
 
 
 def plan_json(plan: Plan) -> str:
