@@ -1,4 +1,4 @@
-"""Mistakes on the command line: one line (or click's usage message), exit 1, never exit 2 (which
+"""Mistakes on the command line: one `error: ...` line, exit 1, never exit 2 (which
 `plan --detailed-exitcode` reserves for "there are changes"), never a traceback."""
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ def test_usage_errors_exit_1_not_2(argv: list[str]) -> None:
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: "), result.stderr
 
 
 @pytest.mark.parametrize("endpoint", ["notaurl", "localhost:8000", "ftp://localhost:8000"])

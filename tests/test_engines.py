@@ -249,8 +249,9 @@ def test_changed_primary_key_is_blocked_and_nothing_is_modified(engine: Any, tmp
             "StatusIndex: {partition_key: status, sort_key: updatedAt}", "StatusIndex: {partition_key: state}"
         )
     )
-    plan = plan_json(engine, catalog)
-    (change,) = plan["changes"]
+    planned = cli(engine, "plan", "--json", catalog=catalog)
+    assert planned.exit_code == 1  # a plan apply cannot carry out (terraform's convention)
+    (change,) = json.loads(planned.stdout)["changes"]
     assert change["action"] == "blocked" and change["steps"] == []
     assert "primary key differs" in change["blocked"][0]
     result = cli(engine, "apply", "--yes", catalog=catalog)

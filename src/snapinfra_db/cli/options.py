@@ -3,7 +3,6 @@
 Each command lists them after its name (`snapinfra-db plan --local`), as Typer options.
 """
 
-
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +12,6 @@ import typer
 
 if TYPE_CHECKING:
     pass
-
 
 
 # -- options shared by every command that reads the catalog or talks to DynamoDB ---------------
@@ -50,5 +48,3 @@ LocalOpt = Annotated[
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 DEFAULT_CATALOG = Path("tables.yaml")
-
-

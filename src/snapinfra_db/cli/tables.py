@@ -1,6 +1,5 @@
 """`validate`, `plan`, `apply` and `env`: the catalog's tables, from check to converge."""
 
-
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
     from snapinfra_db.reconcile.plan import Plan
 
 
-
 # -- commands ---------------------------------------------------------------------------------
 
 
@@ -51,13 +49,18 @@ def plan(
     prefix: PrefixOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON document.")] = False,
     detailed_exitcode: Annotated[
-        bool, typer.Option("--detailed-exitcode", help="Exit 0 when nothing changes, 2 when something would.")
+        bool,
+        typer.Option(
+            "--detailed-exitcode",
+            help="Exit 0 when nothing changes, 2 when something would (1 if a change is blocked).",
+        ),
     ] = False,
     parallelism: ParallelismOpt = 10,
 ) -> None:
     """Show what apply would change. Reads live DynamoDB; changes nothing.
 
-    Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 changes (--detailed-exitcode).
+    Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error or a blocked change (apply
+    cannot carry the plan out), 2 changes (--detailed-exitcode).
     """
     with handle_errors():
         loaded = load(catalog, prefix)
@@ -68,6 +71,10 @@ def plan(
             print(plan_json(the_plan))
         else:
             render_plan(out, the_plan)
+        blocked = [c.table for c in the_plan.changes if c.action == "blocked"]
+        if blocked:
+            # terraform's convention: a plan that cannot be applied is an error, not "changes".
+            fail(f"{len(blocked)} table(s) cannot be changed in place (blocked): {', '.join(blocked)}; see above")
         if detailed_exitcode and the_plan.has_changes:
             raise typer.Exit(ExitCode.CHANGES)
 
@@ -104,8 +111,6 @@ def apply(
             fail("nothing can be applied: every change is blocked (see above)")
         confirm(yes, "Apply these changes?")
         run_plan(loaded, aws, the_plan, parallelism, wait_timeout)
-
-
 
 
 def run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_timeout: float) -> None:
@@ -174,5 +179,3 @@ def env(
             from snapinfra_db.render.text import dotenv_text
 
             print(dotenv_text(mapping))
-
-
