@@ -694,3 +694,116 @@ def test_an_earlier_export_is_never_overwritten(engine: Any, tmp_path: Path) -> 
     assert users["status"] == "skipped" and "another --export-dir" in users["hint"]
     assert (exports / "rhinoback-users.jsonl").read_text() == "precious\n"
     assert "rhinoback-users" in table_names(client) and "rhinoback-deployments" not in table_names(client)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every reason at once, names checked before any call, an unreachable endpoint in about a second
+
+
+def test_refusal_for_gives_every_cause_not_only_the_first() -> None:
+    causes = purge_module.refusal_for(
+        exists=True,
+        protected=True,
+        endpoint_kind="ddblocal",
+        safeguards=Safeguards(backup=True, export_dir=Path("d")),
+        disable_protection=False,
+        export_exists=True,
+    )
+    assert causes == (purge_module.PROTECTED, purge_module.NO_BACKUPS, purge_module.EXPORT_EXISTS)
+    assert purge_module.joined(causes)[0] == (
+        "deletion protection is on; this endpoint cannot make backups; an earlier export is in the export directory"
+    )
+    assert (
+        purge_module.refusal_for(
+            exists=True,
+            protected=True,
+            endpoint_kind="ddblocal",
+            safeguards=Safeguards(backup=False, export_dir=Path("d")),
+            disable_protection=True,
+        )
+        == ()
+    )
+
+
+def test_a_protected_table_on_dynamodb_local_names_every_reason_and_flag_in_the_first_refusal(
+    ddblocal_engine: Any, tmp_path: Path
+) -> None:
+    client = ddblocal_engine.client()
+    counts = create_legacy(client, ["rhinoback-users"])
+    client.update_table(TableName="rhinoback-users", DeletionProtectionEnabled=True)
+    catalog = write_catalog(tmp_path)
+
+    refused = purge(ddblocal_engine, catalog, "--yes")
+    assert refused.exit_code == 1
+    out = refused.output
+    assert "refused (deletion protection is on): pass --disable-deletion-protection" in out
+    assert "refused (this endpoint cannot make backups): " in out
+    assert "--export-dir DIR" in out and "--no-backup" in out
+    assert "rhinoback-users" in table_names(client)
+
+    document = json.loads(purge(ddblocal_engine, catalog, "--yes", "--json").stdout)
+    found = next(f for f in document["found"] if f["table"] == "rhinoback-users")
+    assert found["refusal"] == "deletion protection is on; this endpoint cannot make backups"
+    assert [c["reason"] for c in found["causes"]] == ["deletion protection is on", "this endpoint cannot make backups"]
+    result = next(r for r in document["results"] if r["table"] == "rhinoback-users")
+    assert result["status"] == "skipped" and result["reason"] == found["refusal"]
+    assert "--disable-deletion-protection" in result["hint"] and "--export-dir DIR" in result["hint"]
+    assert "--no-backup" in result["hint"]
+
+    # Both flags the first refusal named: done in one go.
+    exports = tmp_path / "d"
+    done = purge(ddblocal_engine, catalog, "--disable-deletion-protection", "--export-dir", str(exports), "--yes")
+    assert done.exit_code == 0, done.output
+    assert "rhinoback-users" not in table_names(client)
+    assert len((exports / "rhinoback-users.jsonl").read_text().splitlines()) == counts["rhinoback-users"]
+
+
+@pytest.mark.parametrize("bad", ["x", "no spaces", "a" * 256, "ünï"])
+def test_restore_as_an_invalid_name_is_one_line_before_any_call(
+    engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: str
+) -> None:
+    client = engine.client()
+    create_legacy(client, ["rhinoback-deployments"])
+    exports = tmp_path / "e"
+    export_table(client, "rhinoback-deployments", exports)
+    before = table_names(client)
+    calls: list[str] = []
+    real = BaseClient._make_api_call
+
+    def recording(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        calls.append(operation)
+        return real(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    result = cli("restore-export", str(exports), "--as", bad, "--endpoint-url", engine.endpoint_url)
+    monkeypatch.setattr(BaseClient, "_make_api_call", real)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"error: --as '{bad}': a table name must be 3-255 characters of A-Z a-z 0-9 _ . -"
+    ]
+    assert calls == [] and table_names(client) == before
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize("command", [["purge-legacy", "--dry-run"], ["destroy", "--dry-run"], ["purge-legacy"]])
+def test_an_unreachable_endpoint_fails_in_about_a_second_with_plans_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """Measured before the fix: 7.5-9.9 s (each table's DescribeTable retried 10 times with backoff)."""
+    import time
+
+    endpoint = f"http://localhost:{free_port()}"
+    started = time.monotonic()
+    result = cli(*command, "--catalog", str(write_catalog(tmp_path)), "--endpoint-url", endpoint, "--yes")
+    took = time.monotonic() - started
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"error: cannot reach DynamoDB at {endpoint}: is it running?"]
+    assert took < 3, f"took {took:.1f}s"

@@ -260,9 +260,11 @@ def restore_export(
     with handle_errors():
         from rich.markup import escape
 
-        from snapinfra_db.ops.restore import exported_tables, restore_tables
+        from snapinfra_db.ops.restore import check_table_name, exported_tables, restore_tables
         from snapinfra_db.render.purge import ProgressLines, render_restores, restores_json
 
+        if as_name is not None:
+            check_table_name(as_name, "--as")  # before any call: DynamoDB would only say "Invalid table/index name"
         available = exported_tables(directory)
         chosen = list(dict.fromkeys(table)) if table else available
         if not chosen:
@@ -286,8 +288,8 @@ def restore_export(
         )
         results, failures = outcome.results, outcome.failures
         if json_output:
-            print(restores_json(results, failures))
+            print(restores_json(results, failures, as_name=as_name))
         else:
-            render_restores(out, results, failures)
+            render_restores(out, results, failures, as_name=as_name)
         if failures:
             raise typer.Exit(ExitCode.ERROR)

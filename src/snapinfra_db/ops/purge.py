@@ -5,7 +5,9 @@ says, per table, which safeguard will run or why the table will be refused. ``Pu
 works on the tables concurrently; per table:
 
 1. describe it (not found → already gone; DELETING → wait until gone);
-2. refuse it if deletion protection is on and ``--disable-deletion-protection`` was not given;
+2. refuse it, with every reason at once (and every flag that would change them): deletion protection
+   on without ``--disable-deletion-protection``, a backup asked of an endpoint without backups, an
+   earlier export in ``--export-dir``;
 3. make the copies asked for, each known good before going on: the export (export.py, verified
    line count, atomic rename) and/or an on-demand backup waited for until AVAILABLE. An endpoint
    without backups (DynamoDB Local: UnknownOperationException) refuses the table;
@@ -36,6 +38,19 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 Status = Literal["deleted", "already gone", "skipped", "failed"]
+#: Why a table is left alone (short) and which flag, or what else, would change that.
+Cause = tuple[str, str]
+
+
+def _causes_json(causes: tuple[Cause, ...]) -> list[dict[str, str]]:
+    return [{"reason": reason, "hint": hint} for reason, hint in causes]
+
+
+def joined(causes: tuple[Cause, ...]) -> tuple[str | None, str | None]:
+    """Every cause in one (reason, hint) pair: the reasons joined by "; ", the hints likewise."""
+    if not causes:
+        return None, None
+    return "; ".join(reason for reason, _ in causes), "; ".join(hint for _, hint in causes)
 
 
 @dataclass(frozen=True)
@@ -76,11 +91,13 @@ class Found:
     endpoint_kind: str | None = None
     safeguard: str = ""
     # Why this table will be refused (nothing done to it), known before starting; None if it will go.
+    # Every reason, joined by "; " (`causes` holds them one by one, each with its hint).
     refusal: str | None = None
-    hint: str | None = None  # which flag would change that
+    hint: str | None = None  # which flags would change that, every one of them
+    causes: tuple[Cause, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "causes": _causes_json(self.causes)}
 
 
 @dataclass
@@ -96,17 +113,20 @@ class PurgeResult:
     items_exported: int | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    causes: tuple[Cause, ...] = ()  # a skipped table: each reason with its hint (`reason`/`hint` join them)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "causes": _causes_json(self.causes)}
 
 
 class LeftAlone(SnapinfraError):
-    """This table is left alone, on purpose: the reason is short, the hint says which flag would change that."""
+    """This table is left alone, on purpose: each cause is a short reason and the flag that would change it."""
 
-    def __init__(self, reason: str, hint: str | None = None) -> None:
-        super().__init__(reason)
+    def __init__(self, *causes: Cause) -> None:
+        reason, hint = joined(causes)
+        super().__init__(reason or "left alone")
         self.hint = hint
+        self.causes = causes
 
 
 PROTECTED = (
@@ -162,17 +182,22 @@ def refusal_for(
     safeguards: Safeguards,
     disable_protection: bool,
     export_exists: bool = False,
-) -> tuple[str, str] | None:
-    """(reason, hint) when the table will be left alone, else None."""
+) -> tuple[Cause, ...]:
+    """Every (reason, hint) for which the table will be left alone; empty when it will go.
+
+    All of them, not the first: an operator who passes the one flag named must not be refused
+    again for a reason that was known all along.
+    """
     if not exists:
-        return None
+        return ()
+    causes: list[Cause] = []
     if protected and not disable_protection:
-        return PROTECTED
+        causes.append(PROTECTED)
     if safeguards.backup and _backups_unsupported(endpoint_kind):
-        return NO_BACKUPS
+        causes.append(NO_BACKUPS)
     if export_exists:
-        return EXPORT_EXISTS
-    return None
+        causes.append(EXPORT_EXISTS)
+    return tuple(causes)
 
 
 def export_exists(safeguards: Safeguards, table: str) -> bool:
@@ -209,7 +234,7 @@ def survey(
                 count = exact_count(client, name)
             except client.exceptions.ResourceNotFoundException:
                 return Found(table=name, exists=False, safeguard="-")
-        refusal = refusal_for(
+        causes = refusal_for(
             exists=True,
             protected=protected and status != "DELETING",
             endpoint_kind=endpoint_kind,
@@ -227,8 +252,9 @@ def survey(
             deletion_protection=protected,
             endpoint_kind=endpoint_kind,
             safeguard=safeguards.short() if status != "DELETING" else "- (already being deleted)",
-            refusal=refusal[0] if refusal else None,
-            hint=refusal[1] if refusal else None,
+            refusal=joined(causes)[0],
+            hint=joined(causes)[1],
+            causes=causes,
         )
 
     if not tables:
@@ -288,7 +314,7 @@ class Purger:
 
     def _check_stop(self) -> None:
         if self.stop.is_set():
-            raise LeftAlone(*INTERRUPTED)
+            raise LeftAlone(INTERRUPTED)
 
     # -- one table ---------------------------------------------------------------------------
 
@@ -298,7 +324,7 @@ class Purger:
         try:
             self._purge(name, result)
         except LeftAlone as exc:
-            result.status, result.reason, result.hint = "skipped", str(exc), exc.hint
+            result.status, result.reason, result.hint, result.causes = "skipped", str(exc), exc.hint, exc.causes
             self._event(name, f"skipped: {exc}")
         except Exception as exc:
             result.status, result.reason = "failed", message_of(exc)
@@ -326,7 +352,7 @@ class Purger:
             status = (last or {}).get("TableStatus")
             raise SnapinfraError(f"{name} stayed {status} for {self.status_curve.timeout:g}s") from None
         except Interrupted:
-            raise LeftAlone(*INTERRUPTED) from None
+            raise LeftAlone(INTERRUPTED) from None
 
     def _purge(self, name: str, result: PurgeResult) -> None:
         table = self._wait_settled(name)
@@ -340,7 +366,7 @@ class Purger:
             return
         protected = bool(table.get("DeletionProtectionEnabled", False))
         endpoint_kind = endpoint_kind_of(table.get("TableArn", ""))
-        reason = refusal_for(
+        causes = refusal_for(
             exists=True,
             protected=protected,
             endpoint_kind=endpoint_kind,
@@ -348,8 +374,8 @@ class Purger:
             disable_protection=self.disable_protection,
             export_exists=export_exists(self.safeguards, name),
         )
-        if reason:
-            raise LeftAlone(*reason)
+        if causes:
+            raise LeftAlone(*causes)
         self._check_stop()
 
         if self.safeguards.export_dir is not None:
@@ -413,9 +439,11 @@ class Purger:
         except Exception as exc:
             if error_code(exc) in UNSUPPORTED_CODES:
                 raise LeftAlone(
-                    NO_BACKUPS[0],
-                    "CreateBackup answered UnknownOperationException: pass --export-dir DIR to export the items "
-                    "first, or --no-backup to delete without a copy",
+                    (
+                        NO_BACKUPS[0],
+                        "CreateBackup answered UnknownOperationException: pass --export-dir DIR to export the items "
+                        "first, or --no-backup to delete without a copy",
+                    )
                 ) from None
             raise
         arn = created["BackupDetails"]["BackupArn"]
@@ -445,7 +473,7 @@ class Purger:
                 f"backup {arn} not AVAILABLE after {self.status_curve.timeout:g}s (still {status}): table kept"
             ) from None
         except Interrupted:
-            raise LeftAlone(*INTERRUPTED) from None
+            raise LeftAlone(INTERRUPTED) from None
         self._event(name, f"backup AVAILABLE: {arn}")
 
     def _wait_gone(self, name: str) -> None:
@@ -525,7 +553,7 @@ def purge_tables(
     workable = [f for f in existing if f.refusal is None]
     if not workable:
         refused = [
-            PurgeResult(table=f.table, status="skipped", reason=f.refusal, hint=f.hint)
+            PurgeResult(table=f.table, status="skipped", reason=f.refusal, hint=f.hint, causes=f.causes)
             if f.exists
             else PurgeResult(table=f.table, status="already gone")
             for f in found

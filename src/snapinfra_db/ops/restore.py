@@ -6,7 +6,6 @@ created, so a bad line never leaves a half-restored table. No printing: progress
 optional callback.
 """
 
-
 from __future__ import annotations
 
 import json
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snapinfra_db.aws import message_of
+from snapinfra_db.catalog.models import NAME_RE
 from snapinfra_db.errors import SnapinfraError
 from snapinfra_db.ops.export_files import decode_item, items_path, schema_path
 from snapinfra_db.ops.progress import TableProgress
@@ -28,7 +28,6 @@ from snapinfra_db.waiting import STATUS, Backoff, Clock, WaitTimeout, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
 
 
 # --------------------------------------------------------------------------- restore
@@ -51,6 +50,12 @@ class RestoreResult:
     items: int
     ttl_enabled: str | None
     seconds: float
+
+
+def check_table_name(name: str, what: str = "table name") -> None:
+    """DynamoDB's table-name rule (validate's NAME_RE), checked before any call; a RestoreError if broken."""
+    if not NAME_RE.match(name):
+        raise RestoreError(f"{what} '{name}': a table name must be 3-255 characters of A-Z a-z 0-9 _ . -")
 
 
 def read_schema(directory: Path, table: str) -> dict[str, Any]:
@@ -244,6 +249,8 @@ def restore_tables(
     Tables are independent: they are restored at once, sharing `parallelism` between them so that
     the writes in flight stay within the client's connection pool.
     """
+    if as_name is not None:
+        check_table_name(as_name, "--as")
     tables_at_once = max(1, min(len(tables), parallelism))
     writers_per_table = max(1, parallelism // tables_at_once)
 

@@ -62,7 +62,7 @@ def render_found(console: Console, found: Sequence[Found], title: str, safeguard
     console.print(table)
     if safeguard and any(f.exists and not f.refusal for f in found):
         console.print(f"before deleting each table: {escape(safeguard)}")
-    _hints(console, [(f.refusal, f.hint) for f in found])
+    _hints(console, [cause for f in found for cause in (f.causes or [(f.refusal, f.hint)])])
     if not exact and any(f.exists for f in found):
         console.print(
             "[dim]items and size are DynamoDB's approximate figures (refreshed about every 6 hours); "
@@ -71,7 +71,8 @@ def render_found(console: Console, found: Sequence[Found], title: str, safeguard
 
 
 def _hints(console: Console, pairs: Sequence[tuple[str | None, str | None]]) -> None:
-    """Each distinct refusal once, with the flag that would change it."""
+    """Each distinct cause of a refusal once, with the flag that would change it: a table refused for
+    several causes appears under each, so every flag it needs is named in the same run."""
     for reason, hint in dict.fromkeys((r, h) for r, h in pairs if r and h):
         console.print(f"[yellow]refused ({escape(reason or '')}):[/yellow] {escape(hint or '')}")
 
@@ -128,7 +129,7 @@ def render_summary(console: Console, results: Sequence[PurgeResult]) -> None:
     copies += [(r.table, "export", r.export_file) for r in results if r.export_file]
     for name, kind, where in sorted(copies):
         console.print(f"{kind} of {escape(name)}: {escape(where or '')}")
-    _hints(console, [(r.reason, r.hint) for r in results if r.status == "skipped"])
+    _hints(console, [c for r in results if r.status == "skipped" for c in (r.causes or [(r.reason, r.hint)])])
     counts = {s: sum(r.status == s for r in results) for s in STATUS_STYLE}
     line = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     console.print(line or "nothing to do")
@@ -157,7 +158,9 @@ def summary_json(
     return json.dumps(document, indent=2, default=str)
 
 
-def render_restores(console: Console, results: Sequence[RestoreResult], failures: dict[str, str]) -> None:
+def render_restores(
+    console: Console, results: Sequence[RestoreResult], failures: dict[str, str], *, as_name: str | None = None
+) -> None:
     table = Table(title="restore", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
     table.add_column("export")
     table.add_column("table", no_wrap=True)
@@ -173,11 +176,12 @@ def render_restores(console: Console, results: Sequence[RestoreResult], failures
             escape(f"TTL on {r.ttl_enabled}" if r.ttl_enabled else ""),
         )
     for source in failures:
-        table.add_row(escape(source), "", "[red]failed[/red]", "", "see the error above")
+        target = as_name or source  # the table it was to be restored into
+        table.add_row(escape(source), escape(target), "[red]failed[/red]", "", "see the error above")
     console.print(table)
 
 
-def restores_json(results: Sequence[RestoreResult], failures: dict[str, str]) -> str:
+def restores_json(results: Sequence[RestoreResult], failures: dict[str, str], *, as_name: str | None = None) -> str:
     return json.dumps(
         {
             "format_version": JSON_FORMAT_VERSION,
@@ -194,7 +198,7 @@ def restores_json(results: Sequence[RestoreResult], failures: dict[str, str]) ->
                 }
                 for r in results
             ],
-            "failed": [{"source": s, "reason": reason} for s, reason in failures.items()],
+            "failed": [{"source": s, "table": as_name or s, "reason": reason} for s, reason in failures.items()],
         },
         indent=2,
     )
