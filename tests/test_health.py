@@ -574,3 +574,24 @@ def test_against_aws_the_account_is_named(monkeypatch: pytest.MonkeyPatch, tmp_p
         "account_id": "123456789012",
         "account_note": None,
     }
+
+
+def _heading(stdout: str, endpoint_url: str) -> str:
+    return next(line for line in stdout.splitlines() if endpoint_url in line)
+
+
+def test_the_heading_names_the_endpoint_alike_with_or_without_tables(engine: Any, tmp_path: Path) -> None:
+    """The kind comes from the endpoint itself, not only from the tables it happens to hold."""
+    catalog = write(tmp_path, SMALL)
+    empty = health(engine.endpoint_url, catalog)
+    assert empty.exit_code == 1  # every table missing
+    _, empty_json = health_json(engine.endpoint_url, catalog)
+    apply(engine.endpoint_url, catalog)
+    full = health(engine.endpoint_url, catalog)
+    assert full.exit_code == 0, full.output
+    _, full_json = health_json(engine.endpoint_url, catalog)
+    name = "DynamoDB Local" if engine.name == "ddblocal" else "local endpoint"
+    assert _heading(empty.stdout, engine.endpoint_url) == _heading(full.stdout, engine.endpoint_url)
+    assert _heading(full.stdout, engine.endpoint_url).startswith(f"{name} {engine.endpoint_url} · region ")
+    assert empty_json["endpoint"] == full_json["endpoint"]
+    assert full_json["endpoint"]["kind"] == ("ddblocal" if engine.name == "ddblocal" else "custom")

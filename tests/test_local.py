@@ -4,6 +4,7 @@ foreground, persistence across a restart, reuse, the moto fallback, and the one-
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import signal
 import socketserver
@@ -12,7 +13,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -282,3 +283,163 @@ def test_a_bad_catalog_fails_before_anything_starts(state: Path, tmp_path: Path)
 
 def test_local_flag_without_a_running_local_means_port_8000(state: Path) -> None:
     assert local_state.local_endpoint() == "http://localhost:8000"
+
+
+def _start_moto(port: int) -> None:
+    code, _, stderr = run("local", "-d", "-p", str(port), "--engine", "moto", "--no-apply")
+    assert code == 0, stderr
+    assert f"Started moto's server on http://localhost:{port}" in stderr
+
+
+def test_stop_stops_the_one_local_picks_port_picks_one_all_stops_every_one(state: Path, catalog: Path) -> None:
+    # Two instances in the shared state folder, as two checkouts would leave them, neither on 8000.
+    first, second = free_port(), free_port()
+    while second == first:
+        second = free_port()
+    _start_moto(first)
+    _start_moto(second)
+    ports = sorted((first, second))
+
+    # Ambiguous: --local refuses in one line, and so does a bare `local stop`; both keep running.
+    code, stdout, stderr = run("plan", "--local", "--catalog", str(catalog))
+    assert code == 1 and stdout == ""
+    assert stderr == (
+        f"error: several local DynamoDBs are running (ports {ports[0]}, {ports[1]}): "
+        "pass --endpoint-url http://localhost:PORT\n"
+    )
+    code, _, stderr = run("local", "stop")
+    assert code == 1 and stderr.count("\n") == 1
+    assert f"ports {ports[0]}, {ports[1]}" in stderr and "--port PORT, or --all" in stderr
+    assert port_in_use(first) and port_in_use(second)
+    code, _, stderr = run("local", "stop", "--all", "--port", str(first))
+    assert code == 1 and "--all and --port" in stderr
+
+    # --port stops that one only.
+    stopped = local_state.read_record(first)
+    assert stopped is not None
+    code, _, stderr = run("local", "stop", "--port", str(first))
+    assert code == 0 and stderr == f"Stopped moto's server on http://localhost:{first} (pid {stopped.pid}).\n"
+    assert not port_in_use(first) and is_dynamodb_endpoint(f"http://localhost:{second}")
+    assert [r.port for r in local_state.records()] == [second]
+    # A port with nothing on it: nothing to stop, not an error, and the other one is untouched.
+    code, _, stderr = run("local", "stop", "--port", str(first))
+    assert code == 0 and f"running on port {first}: nothing to stop" in stderr
+    assert is_dynamodb_endpoint(f"http://localhost:{second}")
+
+    # One left: --local and a bare `local stop` pick it.
+    assert local_state.local_endpoint() == f"http://localhost:{second}"
+    third = free_port()
+    _start_moto(third)
+    code, _, stderr = run("local", "stop", "--all")
+    assert code == 0
+    assert f"on http://localhost:{second}" in stderr and f"on http://localhost:{third}" in stderr
+    assert not port_in_use(second) and not port_in_use(third) and local_state.records() == []
+    code, _, stderr = run("local", "stop", "--all")
+    assert code == 0 and "nothing to stop" in stderr
+
+
+def test_bare_stop_stops_the_only_one(state: Path) -> None:
+    port = free_port()
+    _start_moto(port)
+    code, _, stderr = run("local", "stop")
+    assert code == 0 and f"Stopped moto's server on http://localhost:{port}" in stderr
+    assert not port_in_use(port)
+
+
+@pytest.fixture
+def fake_records(state: Path) -> Iterator[Callable[[int], None]]:
+    """Records for ports nothing listens on, held alive by a sleeping process (never signalled:
+    it does not look like an engine). `--local` only reads records, so this is all it sees."""
+    sleeper = subprocess.Popen(["sleep", "300"])
+    written: list[int] = []
+
+    def add(port: int) -> None:
+        written.append(port)
+        local_state.write_record(
+            local_state.LocalRecord(
+                port=port, engine="moto", pid=sleeper.pid, log=None, db_path=None, detached=True, started_at="now"
+            )
+        )
+
+    try:
+        yield add
+    finally:
+        for port in written:
+            local_state.remove_record(port)
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_local_flag_picks_8000_else_the_only_one_else_refuses(
+    fake_records: Callable[[int], None], catalog: Path
+) -> None:
+    fake_records(8002)
+    assert local_state.local_endpoint() == "http://localhost:8002"  # the only one
+    fake_records(8001)
+    with pytest.raises(local_state.SeveralLocalEndpoints):
+        local_state.local_endpoint()
+    code, stdout, stderr = run("health", "--local", "--catalog", str(catalog))
+    assert code == 1 and stdout == ""
+    assert stderr == (
+        "error: several local DynamoDBs are running (ports 8001, 8002): pass --endpoint-url http://localhost:PORT\n"
+    )
+    # `local status` says so too, without choosing.
+    code, stdout, _ = run("local", "status")
+    assert stdout.count("--local: refuses (several are running, none on port 8000)") == 2
+    fake_records(8000)
+    assert local_state.local_endpoint() == "http://localhost:8000"  # 8000 wins, whatever else runs
+
+
+def test_status_lists_port_engine_pid_data_and_what_local_picks(state: Path, catalog: Path, tmp_path: Path) -> None:
+    picked, other = free_port(), free_port()
+    while other == picked:
+        other = free_port()
+    _start_moto(picked)
+    code, stdout, _ = run("local", "status")
+    assert code == 0
+    record = local_state.read_record(picked)
+    assert record is not None
+    assert f"http://localhost:{picked}  port {picked}, moto's server, pid {record.pid}, background, 0 tables" in stdout
+    assert "  data: in memory" in stdout and "  --local: picks this one" in stdout
+    code, stdout, _ = run("local", "status", "--json")
+    (entry,) = json.loads(stdout)["running"]
+    assert (entry["port"], entry["engine"], entry["pid"], entry["db_path"], entry["picked_by_local"]) == (
+        picked,
+        "moto",
+        record.pid,
+        None,
+        True,
+    )
+
+    # A second one elsewhere: --local cannot choose, status says so for each, and JSON picks none.
+    _start_moto(other)
+    code, stdout, _ = run("local", "status", "--json")
+    assert code == 0
+    running = json.loads(stdout)["running"]
+    assert sorted(e["port"] for e in running) == sorted((picked, other))
+    assert not any(e["picked_by_local"] for e in running)
+    code, stdout, _ = run("local", "status", "--port", str(other))
+    assert f"port {other}," in stdout and f"port {picked}," not in stdout
+    assert "--local: refuses" in stdout
+    assert run("local", "stop", "--port", str(picked))[0] == 0
+    code, stdout, _ = run("local", "status")
+    assert f"port {other}," in stdout and "--local: picks this one" in stdout
+
+
+def test_health_local_heading_is_the_same_empty_or_with_tables(state: Path, catalog: Path) -> None:
+    """DynamoDB Local with no table yet is still named DynamoDB Local, as it is once tables exist."""
+    port = free_port()
+    code, _, stderr = run("local", "-d", "-p", str(port), "--in-memory", "--no-apply")
+    assert code == 0, stderr
+    url = f"http://localhost:{port}"
+    code, empty, _ = run("health", "--local", "--catalog", str(catalog))
+    assert code == 1  # nothing applied yet
+    assert run("apply", "--local", "--yes", "--catalog", str(catalog))[0] == 0
+    code, full, stderr = run("health", "--local", "--catalog", str(catalog))
+    assert code == 0, stderr
+
+    def heading(text: str) -> str:
+        return next(line for line in text.splitlines() if url in line)
+
+    assert heading(empty) == heading(full)
+    assert heading(full).startswith(f"DynamoDB Local {url} · region us-east-1")

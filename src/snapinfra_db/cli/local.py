@@ -163,6 +163,7 @@ def local_status(
                                 "started_at": s.record.started_at,
                                 "answering": s.answering,
                                 "tables": s.tables,
+                                "picked_by_local": s.picked,
                             }
                             for s in found
                         ]
@@ -171,14 +172,22 @@ def local_status(
                 )
             )
         elif found:
+            picked = _picked_port()
             for s in found:
                 record = s.record
                 tables = f"{s.tables} tables" if s.answering else "[red]not answering[/red]"
                 mode = "background" if record.detached else "foreground"
-                out.print(f"{record.endpoint_url}  {_engine_name(record.engine)}, pid {record.pid}, {mode}, {tables}")
-                out.print(f"  data: {record.db_path or 'in memory'}")
-                out.print(f"  log:  {record.log or '-'}")
+                name = _engine_name(record.engine)
+                out.print(f"{record.endpoint_url}  port {record.port}, {name}, pid {record.pid}, {mode}, {tables}")
+                out.print(f"  data: {escape(record.db_path or 'in memory')}")
+                out.print(f"  log:  {escape(record.log or '-')}")
                 out.print(f"  since {record.started_at}")
+                if s.picked:
+                    out.print("  --local: picks this one")
+                elif picked is not None:
+                    out.print(f"  --local: not this one (it picks port {picked})")
+                else:
+                    out.print(f"  --local: refuses (several are running, none on port {DEFAULT_PORT})")
         else:
             err.print("No local DynamoDB started by snapinfra-db is running (start one: snapinfra-db local).")
         if not any(s.answering for s in found):
@@ -188,23 +197,38 @@ def local_status(
 @local_app.command("stop")
 def local_stop(
     port: Annotated[
-        int | None, typer.Option("--port", "-p", help="Only this port (default: every one snapinfra-db started).")
+        int | None, typer.Option("--port", "-p", help="Stop the one on this port (default: the one --local picks).")
     ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Stop every local DynamoDB snapinfra-db started.")] = False,
 ) -> None:
-    """Stop the local DynamoDB(s) started by snapinfra-db. Data in --db-path is kept. Never stops anything else."""
-    with handle_errors():
-        from snapinfra_db.local.engine import stop
-        from snapinfra_db.local.state import records
+    """Stop the local DynamoDB `--local` picks (or --port's, or --all). Data in --db-path is kept.
 
-        targets = [r for r in records() if port is None or r.port == port]
+    Never stops anything snapinfra-db did not start.
+    """
+    with handle_errors():
+        from snapinfra_db.local.engine import stop, stop_targets
+
+        targets = stop_targets(port, every)
         if not targets:
-            err.print("No local DynamoDB started by snapinfra-db is running: nothing to stop.")
+            where = f" on port {port}" if port is not None else ""
+            err.print(f"No local DynamoDB started by snapinfra-db is running{where}: nothing to stop.", markup=False)
             return
         for record in targets:
             stop(record)
             where = f"; data kept in {record.db_path}" if record.db_path else ""
             name = _engine_name(record.engine)
             err.print(f"Stopped {name} on {record.endpoint_url} (pid {record.pid}){where}.", markup=False)
+
+
+def _picked_port() -> int | None:
+    """The port `--local` picks among the running ones; None when it would refuse (several, none on 8000)."""
+    from snapinfra_db.local.state import SeveralLocalEndpoints, picked_record
+
+    try:
+        record = picked_record()
+    except SeveralLocalEndpoints:
+        return None
+    return record.port if record is not None else None
 
 
 def _engine_name(engine: str) -> str:

@@ -162,6 +162,27 @@ def _looks_like_ours(record: local_state.LocalRecord) -> bool:
     return any(marker in cmdline for marker in ("DynamoDBLocal", "moto.server", "snapinfra"))
 
 
+def stop_targets(port: int | None = None, every: bool = False) -> list[local_state.LocalRecord]:
+    """What `local stop` stops: every running `local` (``every``), the one on ``port``, else the one
+    `--local` picks. Empty when there is none; a LocalError when `--local` could not choose either.
+    """
+    running = local_state.records()
+    if every:
+        if port is not None:
+            raise LocalError("--all and --port contradict each other: pass one")
+        return running
+    if port is not None:
+        return [r for r in running if r.port == port]
+    try:
+        picked = local_state.picked_record(running)
+    except local_state.SeveralLocalEndpoints as exc:
+        listed = ", ".join(str(p) for p in exc.ports)
+        raise LocalError(
+            f"several local DynamoDBs are running (ports {listed}): pass --port PORT, or --all to stop every one"
+        ) from exc
+    return [picked] if picked is not None else []
+
+
 def stop(record: local_state.LocalRecord, timeout: float = 15.0) -> bool:
     """Stop what ``record`` describes; True if a process was stopped. The record is removed."""
     stopped = False
@@ -200,6 +221,7 @@ class Status:
     record: local_state.LocalRecord
     answering: bool
     tables: int | None
+    picked: bool = False  # the one `--local` picks
 
 
 def status(ports: list[int] | None = None) -> list[Status]:
@@ -207,7 +229,12 @@ def status(ports: list[int] | None = None) -> list[Status]:
     from snapinfra_db.aws import local_dynamodb_client
 
     found: list[Status] = []
-    for record in local_state.records():
+    running = local_state.records()
+    try:
+        picked = local_state.picked_record(running)
+    except local_state.SeveralLocalEndpoints:
+        picked = None  # `--local` refuses: it picks none of them
+    for record in running:
         if ports and record.port not in ports:
             continue
         tables: int | None = None
@@ -219,5 +246,5 @@ def status(ports: list[int] | None = None) -> list[Status]:
                 names.extend(page.get("TableNames", []))
             tables = len(names)
             answering = True
-        found.append(Status(record=record, answering=answering, tables=tables))
+        found.append(Status(record=record, answering=answering, tables=tables, picked=record == picked))
     return found

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from snapinfra_db.dirs import state_dir
+from snapinfra_db.errors import AwsConfigError
 
 DEFAULT_PORT = 8000
 
@@ -102,12 +103,35 @@ def records() -> list[LocalRecord]:
     return found
 
 
-def local_endpoint() -> str:
-    """The endpoint `--local` means: the running `local` (port 8000 first), else localhost:8000."""
-    running = records()
+class SeveralLocalEndpoints(AwsConfigError):
+    """`--local` cannot choose: more than one local DynamoDB runs and none on the default port."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+        listed = ", ".join(str(port) for port in ports)
+        super().__init__(
+            f"several local DynamoDBs are running (ports {listed}): pass --endpoint-url http://localhost:PORT"
+        )
+
+
+def picked_record(running: list[LocalRecord] | None = None) -> LocalRecord | None:
+    """The running `local` that `--local` means: the one on port 8000, else the only one.
+
+    None when none runs; :class:`SeveralLocalEndpoints` when several run and none is on 8000
+    (picking one of them silently could point a command at the wrong data).
+    """
+    running = records() if running is None else running
     for record in running:
         if record.port == DEFAULT_PORT:
-            return record.endpoint_url
+            return record
     if len(running) == 1:
-        return running[0].endpoint_url
-    return f"http://localhost:{DEFAULT_PORT}"
+        return running[0]
+    if running:
+        raise SeveralLocalEndpoints(sorted(record.port for record in running))
+    return None
+
+
+def local_endpoint() -> str:
+    """The endpoint `--local` means: see :func:`picked_record`; with none running, localhost:8000."""
+    record = picked_record()
+    return record.endpoint_url if record is not None else f"http://localhost:{DEFAULT_PORT}"

@@ -12,9 +12,10 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from snapinfra_db.catalog import Catalog, KeyAttribute, TableSpec
+from snapinfra_db.errors import error_code
 from snapinfra_db.ops.health_report import (
     EndpointInfo,
     HealthReport,
@@ -23,7 +24,7 @@ from snapinfra_db.ops.health_report import (
     assess,
 )
 from snapinfra_db.reconcile.capabilities import not_applied
-from snapinfra_db.reconcile.live import LiveTable, read_tables
+from snapinfra_db.reconcile.live import UNSUPPORTED_CODES, LiveTable, read_tables
 from snapinfra_db.waiting import HEALTH_RECHECK, Backoff, Clock, WaitTimeout, wait_for
 
 if TYPE_CHECKING:
@@ -104,6 +105,28 @@ def _account(aws: Aws) -> tuple[str | None, str | None]:
         return None, f"STS GetCallerIdentity failed: {translated}"
 
 
+# A name no catalog uses (DynamoDB names are 3-255 of [a-zA-Z0-9_.-]): only ever described, never created.
+KIND_PROBE_TABLE = "snapinfra-db-endpoint-kind-probe"
+
+
+def custom_endpoint_kind(client: DynamoDBClient, live: dict[str, LiveTable | None]) -> Literal["ddblocal", "custom"]:
+    """What answers on an endpoint URL, decided from the endpoint itself, so that the same endpoint is
+    named alike whether or not it holds tables yet.
+
+    A table's ARN tells (DynamoDB Local's carry ":ddblocal:"); with no table, DescribeContinuousBackups
+    does: DynamoDB Local does not implement it (UnknownOperationException), where AWS and moto answer
+    TableNotFoundException for a table that does not exist. Anything else (unreachable...): "custom".
+    """
+    kinds = {t.endpoint_kind for t in live.values() if t is not None}
+    if kinds:
+        return "ddblocal" if "ddblocal" in kinds else "custom"
+    try:
+        client.describe_continuous_backups(TableName=KIND_PROBE_TABLE)
+    except Exception as exc:
+        return "ddblocal" if error_code(exc) in UNSUPPORTED_CODES else "custom"
+    return "custom"
+
+
 def observe(aws: Aws, catalog: Catalog, parallelism: int = 10, probe: bool = False) -> Observation:
     """Read every catalog table (and the account id) concurrently, then probe the readable ones."""
     from snapinfra_db.aws import translate
@@ -127,7 +150,7 @@ def observe(aws: Aws, catalog: Catalog, parallelism: int = 10, probe: bool = Fal
     endpoint = EndpointInfo(
         region=aws.region,
         endpoint=aws.describe_endpoint(),
-        kind="custom" if aws.options.effective_endpoint else "aws",
+        kind=custom_endpoint_kind(client, live) if aws.options.effective_endpoint else "aws",
         local=aws.options.is_local,
         account_id=account_id,
         account_note=note,

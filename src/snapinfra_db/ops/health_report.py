@@ -20,7 +20,6 @@ from snapinfra_db.reconcile.live import LiveTable
 from snapinfra_db.reconcile.plan import CreateGsi, DeleteGsi, TableChange
 
 if TYPE_CHECKING:
-
     pass
 
 FORMAT_VERSION = "1"
@@ -358,9 +357,9 @@ def assess(catalog: Catalog, observation: Observation, allow_transient: bool = F
 
 
 def _endpoint_kind(endpoint: EndpointInfo, live: Iterable[LiveTable | None]) -> EndpointInfo:
-    if endpoint.kind == "aws":
+    """A "custom" endpoint whose tables say DynamoDB Local is DynamoDB Local. `observe` already decides
+    from the endpoint itself (ops.health.custom_endpoint_kind), so a "ddblocal" it found stays one."""
+    if endpoint.kind != "custom":
         return endpoint
     ddblocal = any(t is not None and t.endpoint_kind == "ddblocal" for t in live)
     return endpoint.model_copy(update={"kind": "ddblocal" if ddblocal else "custom"})
-
-
