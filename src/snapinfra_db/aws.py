@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     import boto3
     from mypy_boto3_dynamodb import DynamoDBClient
 
+# How long a custom endpoint has to answer its first request (see Aws._check_reachable).
+REACHABLE_WITHIN = 10.0
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "host.docker.internal"}
 DEFAULT_LOCAL_REGION = "us-east-1"
 
@@ -153,7 +155,37 @@ class Aws:
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         self._check_credentials()
+        self._check_reachable()
         return self.session.client("dynamodb", endpoint_url=self.options.endpoint_url or None, config=self._config())
+
+    def _check_reachable(self) -> None:
+        """One request, not retried, to a custom endpoint before any real work: an endpoint that is down
+        or never answers is one line within REACHABLE_WITHIN seconds, not a minute of retries.
+
+        The shared client retries a refused connection 10 times with backoff (about 6 s per call) and
+        waits 60 s for each answer; a few concurrent calls each go through all of it. A probe with the
+        local credentials is enough: any answer, even a refusal, means reachable. AWS itself (no
+        endpoint URL) is not probed.
+        """
+        endpoint = self.options.effective_endpoint
+        if not endpoint:
+            return
+        from botocore.exceptions import (
+            ConnectionClosedError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            ReadTimeoutError,
+        )
+
+        probe = local_dynamodb_client(endpoint, timeout=REACHABLE_WITHIN, attempts=1)
+        try:
+            probe.list_tables(Limit=1)
+        except (ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError):
+            raise AwsConfigError(f"DynamoDB at {endpoint} did not answer within {REACHABLE_WITHIN:g}s") from None
+        except EndpointConnectionError:
+            raise AwsConfigError(f"cannot reach DynamoDB at {endpoint}: is it running?") from None
+        except Exception:  # any answer at all (a refusal, garbage): reachable; the real calls report the rest
+            return
 
     @cached_property
     def sts(self) -> Any:

@@ -8,7 +8,9 @@ the line that set it, in the table or in ``defaults``.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -330,30 +332,276 @@ def _default_env(key: str) -> str:
     return f"DYNAMODB_{re.sub(r'[^A-Za-z0-9]+', '_', key).upper()}_TABLE"
 
 
+# ---------------------------------------------------------------------------------------------
+# Reading the file: only a regular file of at most MAX_CATALOG_BYTES, valid UTF-8 without control
+# characters, parsed event by event (no YAML constructor runs): anchors, aliases, tags, non-string
+# keys, deep nesting and huge integers are refused where they are written, before anything is built.
+
+# 60 times the real 12-table catalog, and small enough that ruamel's pure-Python parser reads even a
+# catalog of nothing but dense tables at the cap in about 2 s (1 MiB of them took 7-13 s).
+MAX_CATALOG_BYTES = 256 * 1024
+MAX_DEPTH = 32
+MAX_INT_DIGITS = 18
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+# What YAML allows in a stream (ruamel's Reader.NON_PRINTABLE): everything else is refused, located.
+_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_NULL = {"", "~", "null", "Null", "NULL"}
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"[-+]?(?:0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+|[0-9][0-9_]*)")
+_FLOAT = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+class _Located(Exception):
+    """A problem found while reading: (line, col) 0-based, or None for the whole file."""
+
+    def __init__(self, message: str, position: tuple[int, int] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.position = position
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    """0-based line and column of character `index`, counting line breaks as YAML (and ruamel) do."""
+    line, start = 0, 0
+    for match in _LINE_BREAK.finditer(text, 0, index):
+        line, start = line + 1, match.end()
+    return line, index - start
+
+
+def _one_line(message: str) -> str:
+    """A problem is one line: control characters and line breaks (from user input) are escaped."""
+    return _NON_PRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", message.replace("\n", "\\n").replace("\r", "\\r"))
+
+
+def _read_text(path: Path) -> str:
+    """The catalog's text: a regular file, at most MAX_CATALOG_BYTES, valid UTF-8, no control characters."""
+    try:
+        info = os.stat(path)
+        kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "not a regular file")
+        if not stat.S_ISREG(info.st_mode):
+            raise _Located(f"not a regular file ({kind})")
+        if info.st_size > MAX_CATALOG_BYTES:
+            raise _Located(_size_message(info.st_size))
+        # O_NONBLOCK: should the path be swapped for a FIFO after the stat, opening does not hang.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                raise _Located("not a regular file")
+            data = stream.read(MAX_CATALOG_BYTES + 1)
+    except FileNotFoundError:
+        raise _Located("catalog not found (pass --catalog PATH or set SNAPINFRA_DB_CATALOG)") from None
+    except OSError as exc:
+        raise _Located(f"cannot read catalog: {exc.strerror or exc}") from None
+    if len(data) > MAX_CATALOG_BYTES:
+        raise _Located(_size_message(len(data)))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8")
+        raise _Located(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}): the catalog must be UTF-8 text",
+            _line_col(before, len(before)),
+        ) from None
+    text = text.removeprefix("\ufeff")
+    bad = _NON_PRINTABLE.search(text)
+    if bad:
+        raise _Located(
+            f"control character U+{ord(bad.group()):04X} is not allowed in YAML (only tab and line breaks are)",
+            _line_col(text, bad.start()),
+        )
+    return text
+
+
+def _size_message(size: int) -> str:
+    return f"the catalog is {size} bytes; the limit is 256 KiB ({MAX_CATALOG_BYTES} bytes)"
+
+
+class _Positions:
+    """ruamel's `lc` interface for the built document: where each key, value and item was written."""
+
+    def __init__(self) -> None:
+        self.keys: dict[Any, tuple[int, int]] = {}
+        self.values: dict[Any, tuple[int, int]] = {}
+        self.items: list[tuple[int, int]] = []
+
+    def key(self, key: Any) -> tuple[int, int]:
+        return self.keys[key]
+
+    def value(self, key: Any) -> tuple[int, int]:
+        return self.values[key]
+
+    def item(self, index: int) -> tuple[int, int]:
+        return self.items[index]
+
+
+class _Map(dict[str, Any]):
+    lc: _Positions
+
+
+class _Seq(list[Any]):
+    lc: _Positions
+
+
+def _at(event: Any) -> tuple[int, int]:
+    return (event.start_mark.line, event.start_mark.column)
+
+
+def _scalar(event: Any) -> Any:
+    """A scalar's value under YAML 1.2's core schema (strings stay strings: no dates, no sets)."""
+    value: str = event.value
+    tag = event.tag
+    if tag is not None and str(tag) not in ("!", _STR_TAG):
+        raise _Located(f"YAML tags are not allowed in the catalog (found '{_one_line(str(tag))[:60]}')", _at(event))
+    if tag is not None or event.style is not None:
+        return value  # quoted, or tagged as a string
+    if value in _NULL:
+        return None
+    if value in _BOOL:
+        return _BOOL[value]
+    if _INT.fullmatch(value):
+        digits = value.lstrip("+-").replace("_", "")
+        base = {"0x": 16, "0o": 8, "0b": 2}.get(digits[:2].lower(), 10)
+        digits = digits[2:] if base != 10 else digits
+        if len(digits) > MAX_INT_DIGITS:
+            message = f"integer with {len(digits)} digits: the catalog allows at most {MAX_INT_DIGITS}"
+            raise _Located(message, _at(event))
+        if not digits:
+            return value  # '0x' alone is a string, as ruamel reads it
+        return int(value.replace("_", ""), 0 if base != 10 else 10)
+    if _FLOAT.fullmatch(value):
+        lowered = value.lower()
+        if "inf" in lowered:
+            return float("-inf") if value.startswith("-") else float("inf")
+        if "nan" in lowered:
+            return float("nan")
+        return float(value.replace("_", ""))
+    return value
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    return f"{type(value).__name__} {_one_line(repr(value))[:40]}"
+
+
+def _parse(text: str) -> Any:
+    """Build the document from ruamel's event stream, with positions; refuse what the catalog never needs."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.events import (
+        AliasEvent,
+        CollectionStartEvent,
+        DocumentStartEvent,
+        MappingStartEvent,
+        NodeEvent,
+        ScalarEvent,
+    )
+
+    root: list[Any] = []
+    documents = 0
+    # Each open collection: (container, the key awaiting its value (mappings), that key's position).
+    stack: list[list[Any]] = []
+
+    def add(value: Any, event: Any) -> None:
+        if not stack:
+            root.append(value)
+            return
+        frame = stack[-1]
+        container = frame[0]
+        if isinstance(container, _Seq):
+            container.lc.items.append(_at(event))
+            container.append(value)
+        elif frame[1] is _NO_KEY:
+            if not isinstance(value, str):
+                raise _Located(
+                    f"keys must be strings; this key is {_describe(value)} (quote it if it is a name)", _at(event)
+                )
+            frame[1], frame[2] = value, _at(event)
+        else:
+            key = frame[1]
+            if key in container:
+                raise _Located(
+                    "YAML error: while constructing a mapping found duplicate key "
+                    f'"{_one_line(key)}" with value "{_short(value)}" (original value: "{_short(container[key])}")',
+                    frame[2],
+                )
+            container[key] = value
+            container.lc.keys[key] = frame[2]
+            container.lc.values[key] = _at(event)
+            frame[1] = _NO_KEY
+
+    for event in YAML(typ="safe", pure=True).parse(text):
+        if isinstance(event, DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise _Located("the catalog must be a single YAML document (found another '---')", _at(event))
+        if isinstance(event, AliasEvent) or (isinstance(event, NodeEvent) and event.anchor is not None):
+            raise _Located("YAML anchors and aliases are not allowed in the catalog", _at(event))
+        if isinstance(event, ScalarEvent):
+            add(_scalar(event), event)
+        elif isinstance(event, CollectionStartEvent):
+            if stack and isinstance(stack[-1][0], _Map) and stack[-1][1] is _NO_KEY:
+                raise _Located("keys must be strings; this key is a mapping or a list", _at(event))
+            if len(stack) >= MAX_DEPTH:
+                raise _Located(f"nested more than {MAX_DEPTH} levels deep", _at(event))
+            if event.tag is not None and str(event.tag) != "!":
+                raise _Located(
+                    f"YAML tags are not allowed in the catalog (found '{_one_line(str(event.tag))[:60]}')", _at(event)
+                )
+            container: _Map | _Seq = _Map() if isinstance(event, MappingStartEvent) else _Seq()
+            container.lc = _Positions()
+            stack.append([container, _NO_KEY, (0, 0), event])
+        elif type(event).__name__ in ("MappingEndEvent", "SequenceEndEvent"):
+            container, _, _, start = stack.pop()
+            add(container, start)
+    return root[0] if root else None
+
+
+_NO_KEY = object()
+
+
+def _short(value: Any) -> str:
+    text = _one_line(str(_to_plain(value)))
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def load_catalog(path: str | Path, prefix: str | None = None) -> Catalog:
     """Read and validate the catalog. Raises CatalogError listing every located problem."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     path = Path(path)
     shown = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CatalogError([f"{shown}: catalog not found (pass --catalog PATH or set SNAPINFRA_DB_CATALOG)"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError([f"{shown}: cannot read catalog: {exc}"]) from None
 
-    yaml = YAML(typ="rt")
+    def at(position: tuple[int, int] | None) -> str:
+        return shown if position is None else f"{shown}:{position[0] + 1}:{position[1] + 1}"
+
+    text = ""
     try:
-        document = yaml.load(text)
+        text = _read_text(path)
+        document = _parse(text)
+    except _Located as exc:
+        raise CatalogError([f"{at(exc.position)}: {_one_line(exc.message)}"]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
+        where = at((mark.line, mark.column)) if mark else shown
         reason = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise CatalogError([f"{where}: YAML error: {reason}".rstrip()]) from None
+        raise CatalogError([_one_line(f"{where}: YAML error: {reason}".rstrip())]) from None
+    except ReaderError as exc:
+        where = at(_line_col(text, min(exc.position, len(text))))
+        raise CatalogError([_one_line(f"{where}: YAML error: {exc.reason}")]) from None
     except YAMLError as exc:
-        raise CatalogError([f"{shown}: YAML error: {exc}"]) from None
+        raise CatalogError([_one_line(f"{shown}: YAML error: {exc}")]) from None
 
     locator = _Locator(document)
 
@@ -366,7 +614,7 @@ def load_catalog(path: str | Path, prefix: str | None = None) -> Catalog:
             if loc[:1] == ("tables",) and not locator.has(loc) and locator.has(("defaults", *loc[2:])):
                 loc = ("defaults", *loc[2:])
             line, col = locator.find(loc, p.on_key)
-            out.setdefault(f"{shown}:{line + 1}:{col + 1}: {p.message}", (line, col))
+            out.setdefault(f"{shown}:{line + 1}:{col + 1}: {_one_line(p.message)}", (line, col))
         return sorted(out, key=out.__getitem__)
 
     if not isinstance(document, Mapping):

@@ -25,6 +25,11 @@ ENV_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 MAX_GSIS = 20  # DynamoDB's default quota per table
 MAX_LSIS = 5
 MAX_PROJECTED_ATTRIBUTES = 100  # non-key attributes summed over a table's indexes
+# DynamoDB's tag rules (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Tagging.html).
+MAX_TAGS = 50  # per table, the catalog's defaults included
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+TAG_CHARACTERS = re.compile(r"^[\w\s.:/=+\-@]*$")  # Unicode letters, digits, whitespace, _ . : / = + - @
 
 DEFAULT_PREFIX = "snapinfra-"
 
@@ -156,6 +161,28 @@ class TableSettings(Model):
     table_class: TableClass = "STANDARD"
     tags: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("tags")
+    @classmethod
+    def _tags_within_dynamodb_limits(cls, tags: dict[str, str]) -> dict[str, str]:
+        for key, value in tags.items():
+            shown = repr(key if len(key) <= 40 else key[:37] + "...")
+            if not 1 <= len(key) <= MAX_TAG_KEY:
+                raise ValueError(f"tag key {shown}: keys are 1-{MAX_TAG_KEY} characters (this one has {len(key)})")
+            if key.lower().startswith("aws:"):
+                raise ValueError(f"tag key {shown}: keys beginning with 'aws:' are reserved by AWS")
+            if not TAG_CHARACTERS.fullmatch(key):
+                raise ValueError(f"tag key {shown}: {_TAG_CHARACTER_RULE}")
+            if len(value) > MAX_TAG_VALUE:
+                raise ValueError(f"tag {shown}: values are 0-{MAX_TAG_VALUE} characters (this one has {len(value)})")
+            if not TAG_CHARACTERS.fullmatch(value):
+                raise ValueError(f"tag {shown}: the value may use only {_TAG_CHARACTER_RULE[len('may use only ') :]}")
+        if len(tags) > MAX_TAGS:
+            raise ValueError(f"{len(tags)} tags: DynamoDB allows at most {MAX_TAGS} per table (defaults included)")
+        return tags
+
+
+_TAG_CHARACTER_RULE = "may use only Unicode letters, digits, whitespace and _ . : / = + - @"
+
 
 class TableSpec(TableSettings):
     """One table as the catalog wants it, defaults merged in and the prefix applied."""
@@ -200,5 +227,3 @@ class Catalog(Model):
     def env_variables(self) -> dict[str, str]:
         """The backend's variable for each table: NAME -> table name."""
         return {t.env: t.name for t in self.tables}
-
-

@@ -31,7 +31,7 @@ from snapinfra_db.catalog import (
     Stream,
     TableSpec,
 )
-from snapinfra_db.errors import error_code
+from snapinfra_db.errors import DynamoDBError, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -299,7 +299,8 @@ def as_spec(live: LiveTable, *, key: str, name: str, env: str, ttl: str | None =
         "stream": live.stream,
         "encryption": encryption,
         "deletion_protection": live.deletion_protection,
-        "tags": live.tags or {},
+        # Tags AWS sets itself (aws:...) cannot be set by anyone: they are not part of a new table's entry.
+        "tags": {k: v for k, v in (live.tags or {}).items() if not k.lower().startswith("aws:")},
     }
     if live.table_class is not None:
         settings["table_class"] = live.table_class
@@ -318,12 +319,47 @@ def _key_attributes(live: LiveTable) -> Iterable[KeyAttribute]:
 # Calls
 
 
+class MalformedAnswer(DynamoDBError):
+    """The endpoint answered with something that is not a DynamoDB response: never believed."""
+
+
+def _malformed(client: DynamoDBClient, operation: str) -> MalformedAnswer:
+    return MalformedAnswer(
+        f"DynamoDB at {client.meta.endpoint_url} answered {operation} with something that is not a DynamoDB response"
+    )
+
+
+def _part(client: DynamoDBClient, operation: str, answer: Any, key: str, kind: type = dict) -> Any:
+    """answer[key], checked to be a `kind`: botocore hands an empty or garbled body on as a 'successful'
+    answer with fields missing, which must never be read as a real setting (no TTL, no PITR, no tags)."""
+    value = answer.get(key) if isinstance(answer, dict) else None
+    if not isinstance(value, kind):
+        raise _malformed(client, operation)
+    return value
+
+
+def _checked_table(client: DynamoDBClient, answer: Any) -> dict[str, Any]:
+    table = dict(_part(client, "DescribeTable", answer, "Table"))
+    keys = table.get("KeySchema")
+    well_formed = (
+        isinstance(table.get("TableName"), str)
+        and isinstance(table.get("TableArn"), str)
+        and isinstance(keys, list)
+        and bool(keys)
+        and all(isinstance(k, dict) and isinstance(k.get("AttributeName"), str) for k in keys)
+    )
+    if not well_formed:
+        raise _malformed(client, "DescribeTable")
+    return table
+
+
 def describe(client: DynamoDBClient, name: str) -> dict[str, Any] | None:
-    """DescribeTable's Table, or None when the table does not exist."""
+    """DescribeTable's Table, or None when the table does not exist. MalformedAnswer for anything else."""
     try:
-        return dict(client.describe_table(TableName=name)["Table"])
+        answer = client.describe_table(TableName=name)
     except client.exceptions.ResourceNotFoundException:
         return None
+    return _checked_table(client, answer)
 
 
 def is_active(description: dict[str, Any]) -> bool:
@@ -346,12 +382,31 @@ def _optional(call: Callable[[], Any]) -> Any:
         raise
 
 
+def _ttl(client: DynamoDBClient, name: str) -> dict[str, Any]:
+    answer = client.describe_time_to_live(TableName=name)
+    ttl = _part(client, "DescribeTimeToLive", answer, "TimeToLiveDescription")
+    if not isinstance(ttl.get("TimeToLiveStatus"), str):
+        raise _malformed(client, "DescribeTimeToLive")
+    return dict(answer)
+
+
+def _pitr(client: DynamoDBClient, name: str) -> dict[str, Any]:
+    answer = client.describe_continuous_backups(TableName=name)
+    backups = _part(client, "DescribeContinuousBackups", answer, "ContinuousBackupsDescription")
+    if not isinstance(backups.get("ContinuousBackupsStatus"), str):
+        raise _malformed(client, "DescribeContinuousBackups")
+    return dict(answer)
+
+
 def list_tags(client: DynamoDBClient, arn: str) -> dict[str, str]:
     tags: dict[str, str] = {}
     kwargs: dict[str, Any] = {"ResourceArn": arn}
     while True:
         page = client.list_tags_of_resource(**kwargs)
-        tags.update({t["Key"]: t["Value"] for t in page.get("Tags", [])})
+        listed = _part(client, "ListTagsOfResource", page, "Tags", list)
+        if not all(isinstance(t, dict) and isinstance(t.get("Key"), str) for t in listed):
+            raise _malformed(client, "ListTagsOfResource")
+        tags.update({t["Key"]: str(t.get("Value", "")) for t in listed})
         if not page.get("NextToken"):
             return tags
         kwargs["NextToken"] = page["NextToken"]
@@ -378,8 +433,8 @@ def read_tables(
     known = descriptions or {}
     with ThreadPoolExecutor(max_workers=max(1, min(parallelism * 3, 32))) as pool:
         tables = {n: pool.submit(_known_or_describe, client, n, known) for n in names}
-        ttls = {n: pool.submit(_optional, partial(client.describe_time_to_live, TableName=n)) for n in names}
-        pitrs = {n: pool.submit(_optional, partial(client.describe_continuous_backups, TableName=n)) for n in names}
+        ttls = {n: pool.submit(_optional, partial(_ttl, client, n)) for n in names}
+        pitrs = {n: pool.submit(_optional, partial(_pitr, client, n)) for n in names}
         described = {n: f.result() for n, f in tables.items()}
         tags = {
             n: pool.submit(_optional, partial(list_tags, client, d["TableArn"]))
@@ -399,13 +454,16 @@ def read_tables(
             if desc is None:
                 result[name] = None
                 continue
-            result[name] = reflect(
-                desc,
-                ttls[name].result() or None,
-                pitrs[name].result(),
-                tags[name].result(),
-                managers[name].result() if name in managers else None,
-            )
+            try:
+                result[name] = reflect(
+                    desc,
+                    ttls[name].result() or None,
+                    pitrs[name].result(),
+                    tags[name].result(),
+                    managers[name].result() if name in managers else None,
+                )
+            except (KeyError, TypeError, AttributeError, ValueError):  # ValueError: pydantic's too
+                raise _malformed(client, "DescribeTable") from None
     return result
 
 
