@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from snapinfra_db.dirs import state_dir
+from snapinfra_db.dirs import private_dir, private_file, state_dir
 from snapinfra_db.errors import SnapinfraError
 from snapinfra_db.local import state as local_state
 from snapinfra_db.local.jar import LocalServerError, ensure_jar, java_available
@@ -112,13 +112,18 @@ def start(
         return Started(record=record, reused=True, engine=None, notes=notes)
 
     kind, jar_path = _choose_engine(engine, jar, notes)
-    log = local_state.log_path(port)
-    workdir = state_dir() / f"work-{port}"
+    # The operator's alone (the data holds the tables' items): folders 0700, the log 0600, created
+    # here before the engine writes to them with its own umask.
+    private_dir(state_dir())
+    log = private_file(local_state.log_path(port))
+    workdir = private_dir(state_dir() / f"work-{port}")
     running: ServerProcess
     data: Path | None = None
     if kind == "dynamodb-local":
         assert jar_path is not None
         data = None if in_memory else (db_path or local_state.default_db_path() / str(port))
+        if data is not None:
+            private_dir(data)
         running = DynamoDBLocal(jar_path, port=port, in_memory=in_memory, db_path=data, log_path=log, workdir=workdir)
         where = f" ({jar_path})"
     else:

@@ -2,6 +2,10 @@
 
 The state directory is ``$SNAPINFRA_DB_STATE``, else ``$XDG_STATE_HOME/snapinfra-db``, else
 ``~/.local/state/snapinfra-db``. No boto3 here: `--local` on any command reads this cheaply.
+
+What is kept here is the operator's alone: the folders this tool creates (the state folder, DynamoDB
+Local's data and working folders) are 0700, the records and logs 0600, whatever the umask. Folders
+that already exist are left as they are.
 """
 
 from __future__ import annotations
@@ -12,12 +16,10 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from snapinfra_db.dirs import state_dir
+from snapinfra_db.dirs import state_dir, write_private
 from snapinfra_db.errors import AwsConfigError
 
 DEFAULT_PORT = 8000
-
-
 def default_db_path() -> Path:
     """Where DynamoDB Local keeps its data unless --db-path or --in-memory says otherwise."""
     return state_dir() / "data"
@@ -49,12 +51,7 @@ def log_path(port: int) -> Path:
 
 
 def write_record(record: LocalRecord) -> Path:
-    path = _record_path(record.port)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(asdict(record), indent=2) + "\n")
-    tmp.replace(path)
-    return path
+    return write_private(_record_path(record.port), json.dumps(asdict(record), indent=2) + "\n")
 
 
 def read_record(port: int) -> LocalRecord | None:

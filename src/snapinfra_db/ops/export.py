@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from snapinfra_db.dirs import open_private
 from snapinfra_db.errors import SnapinfraError
 from snapinfra_db.ops.export_files import (
     FORMAT,
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 SEGMENT_THRESHOLD_BYTES = 256 * 1024 * 1024
 SEGMENT_BYTES = 256 * 1024 * 1024
 MAX_SEGMENTS = 16
-
 
 
 # --------------------------------------------------------------------------- export
@@ -139,7 +139,7 @@ def export_table(
         return count
 
     try:
-        with tmp_items.open("w", encoding="utf-8") as handle:
+        with open_private(tmp_items) as handle:
             if total == 1:
                 written = run_segment(handle, 0)
             else:
@@ -164,7 +164,7 @@ def export_table(
             "ItemsFile": final_items.name,
             **schema,
         }
-        with tmp_schema.open("w", encoding="utf-8") as handle:
+        with open_private(tmp_schema) as handle:
             json.dump(document, handle, indent=2, default=json_default, sort_keys=True)
             handle.write("\n")
             handle.flush()
@@ -187,5 +187,3 @@ def export_table(
             raise ExportError(f"export of {table} failed: {translated}") from exc
         raise ExportError(f"export of {table} failed: {type(exc).__name__}: {exc}") from exc
     return ExportResult(table, final_items, final_schema, written, total, time.monotonic() - started)
-
-

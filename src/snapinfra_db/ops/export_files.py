@@ -3,8 +3,12 @@
 An export is ``DIR/<table>.jsonl`` (DynamoDB JSON, one item a line: exactly the low-level client's
 ``Item`` dicts serialised with ``json``; binary values, which boto3 returns as ``bytes``, written as
 base64 strings as the AWS CLI does) plus ``DIR/<table>.schema.json`` (the table's description).
-"""
 
+The items are the tables' data (user profiles, e-mail addresses): the files are written 0600 (owner
+only, whatever the umask), in a folder created 0700. An existing folder is used as it is, never
+tightened behind the operator's back, but one that other users can write to is refused: they could
+replace or read what is written there.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +16,14 @@ import base64
 import contextlib
 import json
 import os
+import stat
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from snapinfra_db.dirs import open_private, private_dir
 from snapinfra_db.errors import SnapinfraError
-
-if TYPE_CHECKING:
-    pass
-
-
 
 # --------------------------------------------------------------------------- item encoding
 
@@ -93,22 +94,26 @@ def json_default(value: Any) -> Any:
 
 
 def check_writable_dir(directory: Path, *, keep: bool = True) -> None:
-    """Create DIR if needed and prove it is writable, before any table is touched.
+    """Create DIR if needed (0700) and prove it is writable, before any table is touched.
 
-    With ``keep=False`` the folders this call created are removed again: a preview that stops at
-    the question must not leave an empty export folder behind.
+    An existing DIR that other users (group or others) can write to is refused (ExportError); one
+    this call creates, with any missing parents, is 0700 whatever the umask. With ``keep=False``
+    the folders this call created are removed again: a preview that stops at the question must not
+    leave an empty export folder behind.
     """
     created = [path for path in (directory, *directory.parents) if not path.exists()]  # deepest first
     try:
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            private_dir(directory)
         except OSError as exc:
             raise ExportError(f"cannot create export directory {directory}: {exc.strerror or exc}") from None
         if not directory.is_dir():
             raise ExportError(f"export directory {directory} is not a directory")
+        refuse_shared_dir(directory)
         probe = directory / f".snapinfra-db-write-test-{os.getpid()}-{threading.get_ident()}"
         try:
-            probe.write_bytes(b"")
+            with open_private(probe):
+                pass
             probe.unlink()
         except OSError as exc:
             raise ExportError(f"export directory {directory} is not writable: {exc.strerror or exc}") from None
@@ -117,6 +122,16 @@ def check_writable_dir(directory: Path, *, keep: bool = True) -> None:
             for path in created:
                 with contextlib.suppress(OSError):
                     path.rmdir()
+
+
+def refuse_shared_dir(directory: Path) -> None:
+    """ExportError when other users (group or others) can write to `directory`."""
+    mode = stat.S_IMODE(directory.stat().st_mode)
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ExportError(
+            f"export directory {directory} is writable by other users (mode {mode:04o}): refusing to write "
+            f"table data there; chmod go-w {directory}"
+        )
 
 
 def fsync_dir(directory: Path) -> None:
@@ -139,5 +154,3 @@ def count_lines(path: Path) -> int:
             if line.strip():
                 count += 1
     return count
-
-

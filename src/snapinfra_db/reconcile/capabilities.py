@@ -15,12 +15,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 from snapinfra_db.catalog import Setting
-from snapinfra_db.dirs import state_dir
+from snapinfra_db.dirs import state_dir, write_private
 
 
 def record_path(endpoint_url: str) -> Path:
@@ -52,8 +51,5 @@ def remember_not_applied(endpoint_url: str | None, learnt: dict[Setting, str]) -
     now = datetime.now(UTC).isoformat(timespec="seconds")
     for setting, table in learnt.items():
         seen.setdefault(setting.value, {"table": table, "learnt": now})
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_private(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
     return path

@@ -14,6 +14,12 @@ this endpoint accepts and does not apply: the table is reported applied with a n
 left out of the rest of this apply, and `ApplyResult.not_applied` says so (the CLI remembers it for
 the next plan, see reconcile.capabilities). Against AWS itself nothing is assumed: it is a failure.
 
+Idempotent answers are success: when DynamoDB refuses a call because what it asks for is already so
+(another apply, or someone by hand, got there between this apply's read and its call: "TimeToLive is
+already enabled", "Table already exists", ...), the table is read again, and if the fresh diff no
+longer asks for anything of that step's concern, the step is counted as done ("(already so)").
+Otherwise the refusal stands. See ALREADY_ANSWERS for the answers, as each engine gives them.
+
 Progress goes out through an `on_event` callback; this module never prints.
 """
 
@@ -66,6 +72,72 @@ PITR_NOT_READY_CODES = frozenset({"ContinuousBackupsUnavailableException"})
 # one that comes after a short wait gets several.
 BUSY_RETRIES = 6
 _BUSY_BY_COUNT = BUSY.within(math.inf)  # the count above is the bound
+
+# A call refused because what it asks for may already be so: (error code, text in the message), per
+# step. Only a hint: the step counts as done only when a fresh read shows it is no longer needed.
+# Measured (out-of-band change between plan and apply) on DynamoDB Local 1.25 and moto 5.2.5; AWS's
+# texts as its documentation and the reported runs give them. Where a call is accepted again (moto:
+# TTL, PITR, tags, deletion protection, disabling a stream; every engine: PITR and tags on AWS) there
+# is nothing to recognise.
+_INTERNAL_ERROR = ("500", "Internal Server Error")  # moto: its "already exists" ValueError becomes an HTTP 500
+ALREADY_ANSWERS: dict[str, tuple[tuple[str, str], ...]] = {
+    # AWS and moto: "Table already exists: NAME"; DynamoDB Local: "Cannot create preexisting table"
+    "create_table": (
+        ("ResourceInUseException", "already exists"),
+        ("ResourceInUseException", "preexisting"),
+        ("ResourceInUseException", "being created"),
+    ),
+    # AWS and DynamoDB Local: "Attempting to create an index which already exists" once it is ACTIVE;
+    # while the other call's index is still building, Local: ResourceInUseException "Attempt to change
+    # a resource which is still in use: Index is being created." (the check waits for it to be ACTIVE)
+    "create_gsi": (
+        ("ValidationException", "already exists"),
+        ("ResourceInUseException", "already exists"),
+        ("ResourceInUseException", "being created"),
+        _INTERNAL_ERROR,
+    ),
+    # DynamoDB Local: "Attempt to change a resource which is still in use: Index is being deleted."
+    "delete_gsi": (
+        ("ResourceInUseException", "being deleted"),
+        ("ValidationException", "does not exist"),
+        ("ResourceNotFoundException", ""),
+        _INTERNAL_ERROR,
+    ),
+    # AWS and DynamoDB Local: "TimeToLive is already enabled" / "... already disabled"
+    "enable_ttl": (("ValidationException", "already enabled"),),
+    "disable_ttl": (("ValidationException", "already disabled"),),
+    # AWS and DynamoDB Local: "Table already has an enabled stream"; moto: ResourceInUseException
+    # "Cannot enable stream"
+    "enable_stream": (
+        ("ValidationException", "already has an enabled stream"),
+        ("ResourceInUseException", "Cannot enable stream"),
+    ),
+    # DynamoDB Local: "Table has no stream to disable"
+    "disable_stream": (("ValidationException", "no stream to disable"), ("ValidationException", "already disabled")),
+    "update_pitr": (("ValidationException", "already"),),
+    "tag_table": (("ValidationException", "already"),),
+    "update_deletion_protection": (("ValidationException", "already"),),
+}
+
+
+def may_be_already_so(step: Step, exc: BaseException) -> bool:
+    """Whether DynamoDB refused `step` with an answer that may mean its effect is already in place."""
+    code = error_code(exc)
+    if not code:
+        return False
+    message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")).lower()
+    return any(code == c and text.lower() in message for c, text in ALREADY_ANSWERS.get(step.op, ()))
+
+
+def _concern(step: Step) -> tuple[str, str]:
+    """What a step is about: one index, one setting, or (billing, the table itself) its operation. A step
+    is already so when the fresh diff has no step of the same concern left, whatever its exact values."""
+    index = getattr(step, "index", None)
+    if isinstance(index, str):
+        return ("index", index)
+    if step.setting is not None:
+        return ("setting", step.setting.value)
+    return ("op", step.op)
 
 
 class StepFailed(Exception):
@@ -175,7 +247,7 @@ class Executor:
         # One step per turn until the fresh diff has none left. A busy refusal retries the whole turn
         # (wait for ACTIVE, read, diff, call): the table may have changed while it was busy.
         while (
-            step := retry(
+            turn := retry(
                 lambda: self._turn(name, spec, remaining, result, creating),
                 _BUSY_BY_COUNT,
                 retryable=refused_while_busy,
@@ -184,16 +256,18 @@ class Executor:
                 on_retry=busy,
             )
         ) is not None:
+            step, already = turn
             if step.intent() in remaining:
                 remaining.remove(step.intent())
             result.done.append(step)
-            self._emit(name, "done", step.describe(), step)
+            self._emit(name, "done", step.describe() + (" (already so)" if already else ""), step)
         self._emit(name, "ok", f"done ({len(result.done)} call(s))")
 
     def _turn(
         self, name: str, spec: TableSpec, remaining: list[dict[str, Any]], result: ApplyResult, creating: bool
-    ) -> Step | None:
-        """Wait for the table, read it, and make the first call its fresh diff asks for (None: none left)."""
+    ) -> tuple[Step, bool] | None:
+        """Wait for the table, read it, and make the first call its fresh diff asks for (None: none left).
+        Returns the step and whether DynamoDB found it already so (see `_already_so`)."""
         live, fresh = self._fresh_diff(name, spec, remaining, result)
         if not fresh.steps:
             result.unsupported = [s for s in fresh.unsupported if s not in result.not_applied]
@@ -210,12 +284,23 @@ class Executor:
         try:
             self._execute(name, live, step)
         except Exception as exc:
+            if may_be_already_so(step, exc) and self._already_so(name, spec, step):
+                return step, True
             if error_code(exc) == "ValidationException" and "Time to live has been modified" in str(exc):
                 raise StepFailed(
                     f"{step.describe()}: DynamoDB allows one TTL change per table per hour; run apply again in an hour"
                 ) from exc
             raise
-        return step
+        return step, False
+
+    def _already_so(self, name: str, spec: TableSpec, step: Step) -> bool:
+        """After a refusal that may mean "already so": whether the table, read again once ready, no longer
+        needs anything of the step's concern (another apply or a hand got there first)."""
+        fresh = diff_table(spec, self._wait_ready(name), self.not_applied)
+        if fresh.action == "blocked":
+            return False
+        concern = _concern(step)
+        return all(_concern(s) != concern for s in fresh.steps)
 
     def _fresh_diff(
         self, name: str, spec: TableSpec, remaining: list[dict[str, Any]], result: ApplyResult
