@@ -14,6 +14,7 @@ from snapinfra_db.cli.application import app, err, fail, handle_errors, out
 from snapinfra_db.cli.inputs import load, make_aws
 from snapinfra_db.cli.options import (
     DEFAULT_CATALOG,
+    DEFAULT_PARALLELISM,
     CatalogOpt,
     EndpointOpt,
     LocalOpt,
@@ -33,7 +34,7 @@ def health(
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
     prefix: PrefixOpt = None,
-    parallelism: ParallelismOpt = 10,
+    parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout (and nothing else).")
     ] = False,

@@ -21,7 +21,7 @@ from rich.markup import escape
 
 from snapinfra_db.cli.application import app, err, fail, handle_errors, out
 from snapinfra_db.cli.inputs import env_mapping, load, make_aws, make_plan
-from snapinfra_db.cli.options import DEFAULT_CATALOG, CatalogOpt, ParallelismOpt, PrefixOpt
+from snapinfra_db.cli.options import DEFAULT_CATALOG, DEFAULT_PARALLELISM, CatalogOpt, ParallelismOpt, PrefixOpt
 from snapinfra_db.cli.tables import run_plan
 from snapinfra_db.errors import ExitCode
 from snapinfra_db.local.state import DEFAULT_PORT
@@ -68,7 +68,7 @@ def local(
     no_apply: Annotated[
         bool, typer.Option("--no-apply", help="Start the engine only; do not apply the catalog.")
     ] = False,
-    parallelism: ParallelismOpt = 10,
+    parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
 ) -> None:
     """Start a local DynamoDB on localhost:8000, apply the catalog, print the .env lines, serve until Ctrl-C.
 

@@ -16,6 +16,7 @@ from snapinfra_db.cli.application import app, confirm, err, fail, handle_errors,
 from snapinfra_db.cli.inputs import load, make_aws
 from snapinfra_db.cli.options import (
     DEFAULT_CATALOG,
+    DEFAULT_PARALLELISM,
     CatalogOpt,
     EndpointOpt,
     LocalOpt,
@@ -143,7 +144,7 @@ def purge_legacy(
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
-    parallelism: ParallelismOpt = 10,
+    parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
     exact_count: ExactCountOpt = False,
@@ -193,7 +194,7 @@ def destroy(
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
     prefix: PrefixOpt = None,
-    parallelism: ParallelismOpt = 10,
+    parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
     exact_count: ExactCountOpt = False,
@@ -246,7 +247,7 @@ def restore_export(
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
-    parallelism: ParallelismOpt = 10,
+    parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     json_output: JsonOpt = False,
     wait_timeout: Annotated[
         float, typer.Option("--wait-timeout", min=1, help="Seconds to wait for a created table to be ACTIVE.")

@@ -10,6 +10,7 @@ from snapinfra_db.cli.application import app, confirm, err, fail, handle_errors,
 from snapinfra_db.cli.inputs import env_mapping, load, make_aws, make_plan
 from snapinfra_db.cli.options import (
     DEFAULT_CATALOG,
+    DEFAULT_PARALLELISM,
     CatalogOpt,
     EndpointOpt,
     LocalOpt,
@@ -55,7 +56,7 @@ def plan(
             help="Exit 0 when nothing changes, 2 when something would (1 if a change is blocked).",
         ),
     ] = False,
-    parallelism: ParallelismOpt = 10,
+    parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
 ) -> None:
     """Show what apply would change. Reads live DynamoDB; changes nothing.
 
@@ -88,7 +89,7 @@ def apply(
     local: LocalOpt = False,
     prefix: PrefixOpt = None,
     yes: YesOpt = False,
-    parallelism: ParallelismOpt = 10,
+    parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     wait_timeout: Annotated[
         float, typer.Option("--wait-timeout", help="Seconds to wait for one table or index to become ACTIVE.")
     ] = 3600.0,

@@ -382,19 +382,22 @@ def _optional(call: Callable[[], Any]) -> Any:
         raise
 
 
-def _ttl(client: DynamoDBClient, name: str) -> dict[str, Any]:
-    answer = client.describe_time_to_live(TableName=name)
-    ttl = _part(client, "DescribeTimeToLive", answer, "TimeToLiveDescription")
-    if not isinstance(ttl.get("TimeToLiveStatus"), str):
-        raise _malformed(client, "DescribeTimeToLive")
-    return dict(answer)
+# The describe calls whose answer is one description with a status: (operation, method, part, status field).
+_TTL = ("DescribeTimeToLive", "describe_time_to_live", "TimeToLiveDescription", "TimeToLiveStatus")
+_PITR = (
+    "DescribeContinuousBackups",
+    "describe_continuous_backups",
+    "ContinuousBackupsDescription",
+    "ContinuousBackupsStatus",
+)
 
 
-def _pitr(client: DynamoDBClient, name: str) -> dict[str, Any]:
-    answer = client.describe_continuous_backups(TableName=name)
-    backups = _part(client, "DescribeContinuousBackups", answer, "ContinuousBackupsDescription")
-    if not isinstance(backups.get("ContinuousBackupsStatus"), str):
-        raise _malformed(client, "DescribeContinuousBackups")
+def _status_description(client: DynamoDBClient, call: tuple[str, str, str, str], name: str) -> dict[str, Any]:
+    """DescribeTimeToLive's or DescribeContinuousBackups' answer, checked to carry its status."""
+    operation, method, part, status = call
+    answer = getattr(client, method)(TableName=name)
+    if not isinstance(_part(client, operation, answer, part).get(status), str):
+        raise _malformed(client, operation)
     return dict(answer)
 
 
@@ -431,10 +434,11 @@ def read_tables(
     if not names:
         return {}
     known = descriptions or {}
-    with ThreadPoolExecutor(max_workers=max(1, min(parallelism * 3, 32))) as pool:
+    # Three describe calls per table, all at once (the client's pool holds parallelism × 4 connections).
+    with ThreadPoolExecutor(max_workers=max(1, min(len(names), parallelism) * 3)) as pool:
         tables = {n: pool.submit(_known_or_describe, client, n, known) for n in names}
-        ttls = {n: pool.submit(_optional, partial(_ttl, client, n)) for n in names}
-        pitrs = {n: pool.submit(_optional, partial(_pitr, client, n)) for n in names}
+        ttls = {n: pool.submit(_optional, partial(_status_description, client, _TTL, n)) for n in names}
+        pitrs = {n: pool.submit(_optional, partial(_status_description, client, _PITR, n)) for n in names}
         described = {n: f.result() for n, f in tables.items()}
         tags = {
             n: pool.submit(_optional, partial(list_tags, client, d["TableArn"]))
@@ -483,19 +487,27 @@ def unsupported_at_endpoint(
     missing = [name for name, table in live.items() if table is None]
     if not probe or not missing:
         return frozenset()
+
+    def answer(call: Callable[[], Any]) -> BaseException | None:
+        try:
+            call()
+        except Exception as exc:
+            return exc
+        return None
+
+    # Both at once: one round trip.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pitr = pool.submit(answer, partial(client.describe_continuous_backups, TableName=missing[0]))
+        arn = f"arn:aws:dynamodb:ddblocal:000000000000:table/{missing[0]}"
+        tags = pool.submit(answer, partial(client.list_tags_of_resource, ResourceArn=arn))
+        pitr_error, tags_error = pitr.result(), tags.result()
     found: set[Setting] = set()
-    try:
-        client.describe_continuous_backups(TableName=missing[0])
-    except Exception as exc:
-        if error_code(exc) in UNSUPPORTED_CODES:
-            found.add(Setting.POINT_IN_TIME_RECOVERY)
-    try:
-        client.list_tags_of_resource(ResourceArn=f"arn:aws:dynamodb:ddblocal:000000000000:table/{missing[0]}")
-    except Exception as exc:
-        if error_code(exc) in UNSUPPORTED_CODES:
-            found.add(Setting.TAGS)
-            if "DynamoDB Local" in str(exc):
-                found |= {Setting.ENCRYPTION, Setting.TABLE_CLASS}
+    if pitr_error is not None and error_code(pitr_error) in UNSUPPORTED_CODES:
+        found.add(Setting.POINT_IN_TIME_RECOVERY)
+    if tags_error is not None and error_code(tags_error) in UNSUPPORTED_CODES:
+        found.add(Setting.TAGS)
+        if "DynamoDB Local" in str(tags_error):
+            found |= {Setting.ENCRYPTION, Setting.TABLE_CLASS}
     return frozenset(found)
 
 
