@@ -22,6 +22,7 @@ from rich.text import Text
 from typer._click.exceptions import ClickException, NoSuchOption, UsageError
 from typer.core import TyperGroup, TyperOption
 
+from snapinfra_db import command_named, interrupt, interrupted_line
 from snapinfra_db.errors import ExitCode, Refused, SnapinfraError
 
 
@@ -69,7 +70,24 @@ def fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:
     The message is a rich Text, never markup: it quotes user input and paths ("[local]", "a.yaml:100:5").
     """
     err.print(_error_lines(message), markup=False, emoji=False, highlight=False)
+    if code == ExitCode.INTERRUPTED:
+        interrupt.reported = True  # the `interrupted:` line is out: the entry prints no other
     raise typer.Exit(code)
+
+
+def interrupted(command: str | None) -> NoReturn:
+    """Ctrl-C: the one `error: interrupted: ...` line for `command`, and exit 130."""
+    fail(interrupted_line(command), ExitCode.INTERRUPTED)
+
+
+def _current_command() -> str | None:
+    """The running command's words ("apply", "local stop"), from click's context."""
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    if ctx is None:
+        return None
+    return " ".join(ctx.command_path.split()[1:]) or None
 
 
 # -- mistakes on the command line -------------------------------------------------------------
@@ -127,6 +145,7 @@ class Root(TyperGroup):
         argv = list(sys.argv[1:] if args is None else args)
         if not standalone_mode:
             return super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
+        interrupt.reported = False
         try:
             code = super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
         except ClickException as exc:
@@ -143,6 +162,11 @@ class Root(TyperGroup):
         except typer.Abort:
             err.print(_error_lines("aborted"), markup=False)
             sys.exit(ExitCode.ERROR)
+        if code == ExitCode.INTERRUPTED and not interrupt.reported:
+            # typer turns a Ctrl-C outside every command's handle_errors (parsing, a callback) into
+            # exit 130 without a word: say it, as everywhere else.
+            err.print(_error_lines(interrupted_line(command_named(argv))), markup=False)
+            interrupt.reported = True
         # Not standalone, click returns the code of a typer.Exit, or the command's return value.
         sys.exit(code if isinstance(code, int) else ExitCode.OK)
 
@@ -183,8 +207,7 @@ def handle_errors() -> Iterator[None]:
     except SnapinfraError as exc:
         fail(str(exc), exc.exit_code)  # a CatalogError's str is its problems, one per line
     except KeyboardInterrupt:
-        err.print("interrupted", markup=False)
-        raise typer.Exit(ExitCode.INTERRUPTED) from None
+        interrupted(_current_command())
     except Exception as exc:
         from snapinfra_db.aws import translate
 
