@@ -256,6 +256,34 @@ def test_backfill_reported_active_is_still_waited_for(clean_moto: str, tmp_path:
         assert_converged(proxy, catalog)
 
 
+def test_ttl_and_tags_do_not_wait_behind_a_backfill(clean_moto: str, tmp_path: Path) -> None:
+    """TTL and tags are not UpdateTable calls: they land while the new index backfills, not after it,
+    and apply still ends on a settled table."""
+    catalog = write(tmp_path, SMALL)
+    creating, backfilling = 0.5, 6.0
+    with proxy_for(clean_moto, index_creating_for=creating, index_backfilling_for=backfilling) as proxy:
+        applied(proxy, catalog)
+        projects = "    global_indexes:\n      UserIdIndex: {partition_key: userId, sort_key: createdAt}\n"
+        changed = SMALL.replace(
+            projects,
+            projects + "      OwnerIndex: {partition_key: owner}\n    ttl: expiresAt\n    tags: {Team: core}\n",
+        )
+        catalog.write_text(textwrap.dedent(changed))
+        proxy.reset_counters()
+        started = time.monotonic()
+        result = applied(proxy, catalog)
+        finished = time.monotonic()
+        (create,) = [e for e in proxy.events if e.operation == "UpdateTable" and not e.error]
+        backfill_end = create.end + creating + backfilling
+        (ttl,) = [e for e in proxy.events if e.operation == "UpdateTimeToLive" and not e.error]
+        (tag,) = [e for e in proxy.events if e.operation == "TagResource" and not e.error]
+        assert ttl.end < backfill_end - 2 and tag.end < backfill_end - 2, (ttl, tag, backfill_end)
+        assert ttl.end - started < 4, ttl.end - started
+        assert finished >= backfill_end  # apply itself waits for the index to be ready
+        assert has_line(result.stdout, "bh-projects", "✓", "ttl: off → expiresAt"), result.stdout
+        assert_converged(proxy, catalog)
+
+
 # --------------------------------------------------------------------------- 4. SSE UPDATING (moto)
 
 SSE = """

@@ -37,9 +37,12 @@ from snapinfra_db.reconcile.diff import diff_table
 from snapinfra_db.reconcile.events import ApplyEvent, ApplyResult, EventKind
 from snapinfra_db.reconcile.live import LiveTable, describe, read_table, reflect
 from snapinfra_db.reconcile.plan import (
+    DisableTtl,
+    EnableTtl,
     Plan,
     Step,
     TableChange,
+    TagTable,
     UpdatePitr,
 )
 from snapinfra_db.reconcile.requests import step_request
@@ -140,6 +143,12 @@ def _concern(step: Step) -> tuple[str, str]:
     return ("op", step.op)
 
 
+# Steps whose call is not UpdateTable (UpdateTimeToLive, UpdateContinuousBackups, TagResource): they
+# need the table ACTIVE, not its indexes, so they run while an index builds or backfills (minutes to
+# hours) instead of after it. Index changes stay one per UpdateTable, each waited for.
+INDEPENDENT_OF_INDEXES = (EnableTtl, DisableTtl, UpdatePitr, TagTable)
+
+
 class StepFailed(Exception):
     pass
 
@@ -164,6 +173,8 @@ class Executor:
         self.specs = specs
         # What the endpoint does not apply is the endpoint's, not a table's: shared by every table.
         self._not_applied = set(not_applied)
+        # Tables whose steps wait for every index, even those that need not (a refusal said so).
+        self._wait_for_indexes: set[str] = set()
         self._not_applied_lock = threading.Lock()
         self.learn = learn
         self.on_event = on_event
@@ -181,8 +192,12 @@ class Executor:
         work = [c for c in plan.tables if c.action != "none"]
         results: dict[str, ApplyResult] = {}
         pool = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply")
-        futures: dict[Future[ApplyResult], str] = {pool.submit(self._table, c): c.table for c in work}
+        futures: dict[Future[ApplyResult], str] = {}
         try:
+            # Submitted inside the try: a Ctrl-C while tables are still being handed out stops the
+            # ones already started too (they see `stop`), and those never started are 'interrupted'.
+            for change in work:
+                futures[pool.submit(self._table, change)] = change.table
             pending = set(futures)
             while pending:
                 # A timeout keeps the main thread responsive to Ctrl-C.
@@ -192,12 +207,18 @@ class Executor:
         except KeyboardInterrupt:
             self.stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
-            for future, name in futures.items():
-                if name in results:
+            submitted = {name: future for future, name in futures.items()}
+            for change in work:
+                if change.table in results:
                     continue
-                finished_cleanly = future.done() and not future.cancelled() and future.exception() is None
-                results[name] = (
-                    future.result() if finished_cleanly else ApplyResult(name, "interrupted", error="interrupted")
+                started = submitted.get(change.table)
+                finished_cleanly = (
+                    started is not None and started.done() and not started.cancelled() and started.exception() is None
+                )
+                results[change.table] = (
+                    started.result()
+                    if started is not None and finished_cleanly
+                    else ApplyResult(change.table, "interrupted", error="interrupted")
                 )
             raise_interrupt = True
         else:
@@ -242,6 +263,9 @@ class Executor:
             return error_code(exc) in BUSY_CODES
 
         def busy(exc: BaseException, delay: float) -> None:
+            # Refused while an index is busy: from now on this table waits for its indexes first.
+            with self._not_applied_lock:
+                self._wait_for_indexes.add(name)
             self._emit(name, "retry", f"{error_code(exc)}: waiting for the table and trying again")
 
         # One step per turn until the fresh diff has none left. A busy refusal retries the whole turn
@@ -315,8 +339,7 @@ class Executor:
 
             def effects_visible() -> tuple[LiveTable | None, TableChange] | None:
                 nonlocal last, unseen
-                live = self._wait_ready(name)
-                fresh = diff_table(spec, live, self.not_applied)
+                live, fresh = self._ready_diff(name, spec)
                 if fresh.action == "blocked":
                     raise StepFailed("; ".join(fresh.blocked))
                 last, unseen = (live, fresh), None
@@ -341,6 +364,25 @@ class Executor:
                     self._not_applied.add(setting)
                 result.not_applied.append(setting)
                 self._emit(name, "retry", f"{setting.value}: accepted but not applied by this endpoint; left as is")
+
+    def _ready_diff(self, name: str, spec: TableSpec) -> tuple[LiveTable | None, TableChange]:
+        """The table read once it can take its next step, and the diff of what it still needs.
+
+        Once the table is ACTIVE, steps that do not go through UpdateTable may run while an index is
+        still building: the diff then holds only those. Otherwise (and at the end, so that apply
+        finishes on a settled table) it waits for every index, as DynamoDB requires for UpdateTable.
+        """
+        with self._not_applied_lock:
+            early = name not in self._wait_for_indexes
+        live = self._wait_ready(name, indexes=not early)
+        fresh = diff_table(spec, live, self.not_applied)
+        if live is None or live.accepts_updates or fresh.action == "blocked":
+            return live, fresh
+        now = tuple(s for s in fresh.steps if isinstance(s, INDEPENDENT_OF_INDEXES))
+        if now:
+            return live, fresh.model_copy(update={"steps": now})
+        live = self._wait_ready(name, indexes=True)
+        return live, diff_table(spec, live, self.not_applied)
 
     @property
     def not_applied(self) -> frozenset[Setting]:
@@ -368,8 +410,9 @@ class Executor:
 
         retry(lambda: call(**params), PITR_NOT_READY, retryable=not_ready, clock=self.clock, on_retry=retrying)
 
-    def _wait_ready(self, name: str) -> LiveTable | None:
-        """Poll DescribeTable along the status curve until the table and its indexes are ACTIVE, then read it."""
+    def _wait_ready(self, name: str, indexes: bool = True) -> LiveTable | None:
+        """Poll DescribeTable along the status curve until the table (and, with `indexes`, every index)
+        is ACTIVE and filled, then read it."""
         reason = ""  # what the table was last seen busy with: told once each time it changes
 
         def ready() -> tuple[LiveTable | None] | None:
@@ -379,7 +422,7 @@ class Executor:
             if description is None:
                 return (None,)
             snapshot = reflect(description, None, None, None)
-            if snapshot.accepts_updates:
+            if snapshot.accepts_updates or (not indexes and snapshot.status == "ACTIVE"):
                 if reason:
                     self._emit(name, "wait", "ACTIVE")
                 return (read_table(self.client, name, description),)  # describe once, not twice
