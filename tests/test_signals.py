@@ -305,8 +305,10 @@ def test_ctrl_c_in_the_middle_of_apply_exits_130_and_the_next_apply_converges(cl
 
 @pytest.mark.slow
 def test_every_interrupted_apply_converges_on_the_next_run(clean_moto: str) -> None:
-    outcomes = sweep(clean_moto, [("python -m", "apply", m) for m in (1.0, 1.8)])
-    assert all(o.sent and o.returncode == 130 for o in outcomes), [o.describe() for o in outcomes]
+    # Moments inside a 12-table apply on moto; one that comes after apply has finished sends nothing.
+    outcomes = sweep(clean_moto, [("python -m", "apply", m) for m in (0.7, 1.0, 1.3)])
+    interrupted = [o for o in outcomes if o.sent]
+    assert interrupted and all(o.returncode == 130 for o in interrupted), [o.describe() for o in outcomes]
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
         list(pool.map(lambda number: assert_converges(clean_moto, f"sig{number:03d}-"), range(len(outcomes))))
 

@@ -10,6 +10,8 @@ makes the calls, concurrently.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -370,12 +372,23 @@ def is_active(description: dict[str, Any]) -> bool:
     )
 
 
-def _optional(call: Callable[[], Any]) -> Any:
+# Operations an endpoint answered UnknownOperationException to, per client: not asked again by the
+# same process (DynamoDB Local's PITR and tags: apply re-reads each table after every step).
+_UNIMPLEMENTED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_UNIMPLEMENTED_LOCK = threading.Lock()
+
+
+def _optional(client: DynamoDBClient, operation: str, call: Callable[[], Any]) -> Any:
     """Run a describe call; None when the endpoint does not implement it or the table is gone."""
+    with _UNIMPLEMENTED_LOCK:
+        if operation in _UNIMPLEMENTED.get(client, ()):
+            return None
     try:
         return call()
     except Exception as exc:
         if error_code(exc) in UNSUPPORTED_CODES:
+            with _UNIMPLEMENTED_LOCK:
+                _UNIMPLEMENTED.setdefault(client, set()).add(operation)
             return None
         if error_code(exc) in ("ResourceNotFoundException", "TableNotFoundException"):
             return {}
@@ -437,11 +450,15 @@ def read_tables(
     # Three describe calls per table, all at once (the client's pool holds parallelism × 4 connections).
     with ThreadPoolExecutor(max_workers=max(1, min(len(names), parallelism) * 3)) as pool:
         tables = {n: pool.submit(_known_or_describe, client, n, known) for n in names}
-        ttls = {n: pool.submit(_optional, partial(_status_description, client, _TTL, n)) for n in names}
-        pitrs = {n: pool.submit(_optional, partial(_status_description, client, _PITR, n)) for n in names}
+        ttls = {
+            n: pool.submit(_optional, client, _TTL[0], partial(_status_description, client, _TTL, n)) for n in names
+        }
+        pitrs = {
+            n: pool.submit(_optional, client, _PITR[0], partial(_status_description, client, _PITR, n)) for n in names
+        }
         described = {n: f.result() for n, f in tables.items()}
         tags = {
-            n: pool.submit(_optional, partial(list_tags, client, d["TableArn"]))
+            n: pool.submit(_optional, client, "ListTagsOfResource", partial(list_tags, client, d["TableArn"]))
             for n, d in described.items()
             if d is not None
         }
@@ -502,12 +519,17 @@ def unsupported_at_endpoint(
         tags = pool.submit(answer, partial(client.list_tags_of_resource, ResourceArn=arn))
         pitr_error, tags_error = pitr.result(), tags.result()
     found: set[Setting] = set()
+    unimplemented: set[str] = set()
     if pitr_error is not None and error_code(pitr_error) in UNSUPPORTED_CODES:
         found.add(Setting.POINT_IN_TIME_RECOVERY)
+        unimplemented.add("DescribeContinuousBackups")
     if tags_error is not None and error_code(tags_error) in UNSUPPORTED_CODES:
         found.add(Setting.TAGS)
+        unimplemented.add("ListTagsOfResource")
         if "DynamoDB Local" in str(tags_error):
             found |= {Setting.ENCRYPTION, Setting.TABLE_CLASS}
+    with _UNIMPLEMENTED_LOCK:  # apply's reads of the new tables will not ask again
+        _UNIMPLEMENTED.setdefault(client, set()).update(unimplemented)
     return frozenset(found)
 
 
