@@ -36,7 +36,10 @@ if TYPE_CHECKING:
 
 INTERRUPTED = 130  # ExitCode.INTERRUPTED, without importing errors before the handler is in place
 
-_armed = True  # the next SIGINT raises KeyboardInterrupt (once; again only if it was swallowed)
+# The next SIGINT raises KeyboardInterrupt (once; again only if it was swallowed). False until `main`
+# is inside its try: a KeyboardInterrupt raised on the way in (at `main`'s first instruction) would
+# escape as a traceback; before that, a SIGINT is only recorded, and `main` raises it itself.
+_armed = False
 _closing = False  # the command is over: a SIGINT now only counts
 _exit_code: int | None = None  # what `main` decided; the last atexit callback may still make it 130
 
@@ -75,7 +78,8 @@ def _redeliver() -> None:
 
 def _install() -> None:
     """Take over SIGINT, unless it is ignored (a background job of a non-interactive shell)."""
-    if _signal.getsignal(_signal.SIGINT) == _signal.SIG_IGN:
+    current = _signal.getsignal(_signal.SIGINT)
+    if current == _signal.SIG_IGN or current is _on_sigint:
         return
     _signal.signal(_signal.SIGINT, _on_sigint)
     sys.unraisablehook = _on_unraisable
@@ -126,6 +130,10 @@ def main() -> None:
     code: int | None = None
     try:
         _install()
+        _armed = True
+        if interrupt.received:  # came while the module loaded or `main` was being entered
+            _armed = False
+            raise KeyboardInterrupt
         code = _run()
         _armed, _closing = False, True
     except BaseException as exc:  # a KeyboardInterrupt, or what something made of one
@@ -169,6 +177,10 @@ def _last_word() -> None:
             code = code or 120  # what CPython exits with when it cannot flush stdout
     os._exit(code)
 
+
+# As soon as this module has loaded, whichever way it was started (the console script imports it,
+# `python -m` runs it): a Ctrl-C from here on is recorded, and `main` turns it into exit 130.
+_install()
 
 if __name__ == "__main__":
     main()
