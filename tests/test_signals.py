@@ -42,6 +42,7 @@ LINES = {
     "plan": "error: interrupted: plan stopped early; run the command again to converge",
     "validate": "error: interrupted: validate stopped early; run the command again to converge",
 }
+EXITING = 0.02  # seconds: a process that ends this soon after the signal was already exiting
 STARTUP = 0.5  # seconds: CPython starts within this, even on a busy machine (measured: 0.02-0.1 s)
 PARALLEL = 3
 
@@ -55,6 +56,9 @@ class Outcome:
     returncode: int
     stdout: str
     stderr: str
+    # The process ended within EXITING of the signal: it was already on its way out (past the
+    # entry's last look at pending signals), and its exit code was decided without this signal.
+    ended_at_once: bool = False
 
     def describe(self) -> str:
         return (
@@ -107,14 +111,19 @@ def interrupt_at(entry: str, command: str, moment: float, endpoint: str, prefix:
     try:
         time.sleep(max(0.0, moment - (time.monotonic() - started)))
         sent = process.poll() is None
+        ended_at_once = False
         if sent:
             process.send_signal(signal.SIGINT)
+            signalled = time.monotonic()
+            while process.poll() is None and time.monotonic() - signalled < EXITING:
+                time.sleep(0.001)
+            ended_at_once = process.poll() is not None
         stdout, stderr = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    return Outcome(command, entry, moment, sent, process.returncode, stdout, stderr)
+    return Outcome(command, entry, moment, sent, process.returncode, stdout, stderr, ended_at_once)
 
 
 def before_the_program(outcome: Outcome) -> bool:
@@ -145,6 +154,8 @@ def check(outcome: Outcome) -> None:
     if not outcome.sent:
         assert outcome.returncode == 0, outcome.describe()  # it had finished before the moment came
         return
+    if outcome.returncode == 0 and outcome.ended_at_once:
+        return  # the signal came as the process was ending: the work was done, nothing was lost
     if before_the_program(outcome):
         return
     assert "Traceback" not in outcome.stderr, outcome.describe()

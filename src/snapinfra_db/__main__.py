@@ -158,23 +158,25 @@ def _last_word() -> None:
     """
     global _closing
     _closing = True
+    if _exit_code is None:
+        return  # `main` did not finish (a bug's traceback): CPython ends the process as usual
+    code = _exit_code
+    # Output first: flushing a pipe can take a while, and the last look at pending signals must come
+    # right before the exit, so that as little as possible can arrive unseen in between.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or 120  # what CPython exits with when it cannot flush stdout
     pending = False
     try:
         _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGINT})  # a handler still due runs on return
         pending = _signal.SIGINT in _signal.sigpending()
     except AttributeError:  # no POSIX signal masks (Windows)
         _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
-    code = _exit_code
     if interrupt.received or pending:
-        _report()
+        _report()  # flushes what it writes
         code = INTERRUPTED
-    if code is None:
-        return  # `main` did not finish (a bug's traceback): CPython ends the process as usual
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            code = code or 120  # what CPython exits with when it cannot flush stdout
     os._exit(code)
 
 
