@@ -425,7 +425,17 @@ class BehaviourProxy:
         self.stop()
 
     def reset_counters(self) -> None:
-        """Forget ``calls``, ``max_in_flight`` and ``events`` (simulated table state is kept)."""
+        """Forget ``calls``, ``max_in_flight`` and ``events`` (simulated table state is kept).
+
+        A call is recorded once it has been answered, so the client may already hold the answer of a
+        call whose event is not in yet: wait (briefly) for calls in flight to finish first, so that a
+        call made before the reset is never counted after it."""
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._in_flight == 0:
+                    break
+            time.sleep(0.005)
         with self._lock:
             self.calls.clear()
             self.max_in_flight = self._in_flight
