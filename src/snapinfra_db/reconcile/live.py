@@ -390,7 +390,9 @@ def _optional(client: DynamoDBClient, operation: str, call: Callable[[], Any]) -
             with _UNIMPLEMENTED_LOCK:
                 _UNIMPLEMENTED.setdefault(client, set()).add(operation)
             return None
-        if error_code(exc) in ("ResourceNotFoundException", "TableNotFoundException"):
+        # The table is gone, or not there yet while another apply creates it (moto says
+        # "ResourceNotFound" for DescribeTimeToLive in that moment; found by concurrent applies).
+        if error_code(exc) in ("ResourceNotFoundException", "ResourceNotFound", "TableNotFoundException"):
             return {}
         raise
 
