@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from snapinfra_db.catalog import Catalog, KeyAttribute, TableSpec
-from snapinfra_db.errors import error_code
 from snapinfra_db.ops.health_report import (
     EndpointInfo,
     HealthReport,
@@ -24,7 +23,7 @@ from snapinfra_db.ops.health_report import (
     assess,
 )
 from snapinfra_db.reconcile.capabilities import not_applied
-from snapinfra_db.reconcile.live import UNSUPPORTED_CODES, LiveTable, read_tables
+from snapinfra_db.reconcile.live import LiveTable, is_unimplemented, read_tables
 from snapinfra_db.waiting import HEALTH_RECHECK, Backoff, Clock, WaitTimeout, wait_for
 
 if TYPE_CHECKING:
@@ -105,26 +104,19 @@ def _account(aws: Aws) -> tuple[str | None, str | None]:
         return None, f"STS GetCallerIdentity failed: {translated}"
 
 
-# A name no catalog uses (DynamoDB names are 3-255 of [a-zA-Z0-9_.-]): only ever described, never created.
-KIND_PROBE_TABLE = "snapinfra-db-endpoint-kind-probe"
-
-
 def custom_endpoint_kind(client: DynamoDBClient, live: dict[str, LiveTable | None]) -> Literal["ddblocal", "custom"]:
     """What answers on an endpoint URL, decided from the endpoint itself, so that the same endpoint is
     named alike whether or not it holds tables yet.
 
-    A table's ARN tells (DynamoDB Local's carry ":ddblocal:"); with no table, DescribeContinuousBackups
-    does: DynamoDB Local does not implement it (UnknownOperationException), where AWS and moto answer
-    TableNotFoundException for a table that does not exist. Anything else (unreachable...): "custom".
+    A table's ARN tells (DynamoDB Local's carry ":ddblocal:"); with no table, what read_tables'
+    DescribeContinuousBackups calls answered does: DynamoDB Local does not implement it
+    (UnknownOperationException), where AWS and moto answer TableNotFoundException. Else "custom".
     """
     kinds = {t.endpoint_kind for t in live.values() if t is not None}
     if kinds:
         return "ddblocal" if "ddblocal" in kinds else "custom"
-    try:
-        client.describe_continuous_backups(TableName=KIND_PROBE_TABLE)
-    except Exception as exc:
-        return "ddblocal" if error_code(exc) in UNSUPPORTED_CODES else "custom"
-    return "custom"
+    # read_tables has just asked DescribeContinuousBackups about every (missing) catalog table.
+    return "ddblocal" if is_unimplemented(client, "DescribeContinuousBackups") else "custom"
 
 
 def observe(aws: Aws, catalog: Catalog, parallelism: int = 10, probe: bool = False) -> Observation:

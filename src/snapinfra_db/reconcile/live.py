@@ -378,11 +378,16 @@ _UNIMPLEMENTED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictio
 _UNIMPLEMENTED_LOCK = threading.Lock()
 
 
+def is_unimplemented(client: DynamoDBClient, operation: str) -> bool:
+    """Whether the endpoint behind `client` answered `operation` with UnknownOperationException."""
+    with _UNIMPLEMENTED_LOCK:
+        return operation in _UNIMPLEMENTED.get(client, ())
+
+
 def _optional(client: DynamoDBClient, operation: str, call: Callable[[], Any]) -> Any:
     """Run a describe call; None when the endpoint does not implement it or the table is gone."""
-    with _UNIMPLEMENTED_LOCK:
-        if operation in _UNIMPLEMENTED.get(client, ()):
-            return None
+    if is_unimplemented(client, operation):
+        return None
     try:
         return call()
     except Exception as exc:
@@ -495,10 +500,11 @@ def unsupported_at_endpoint(
 ) -> frozenset[Setting]:
     """What this endpoint does not implement, for every table on it, new ones included.
 
-    Read off the tables that exist. When none does and `probe` is set (never for AWS itself), the
-    endpoint is asked directly with two cheap calls about a table that does not exist: DynamoDB
-    Local answers UnknownOperationException for PITR and for tags ("Tagging is not currently
-    supported in DynamoDB Local"), and then it is known to report neither encryption nor table class.
+    Read off the tables that exist. When none does and `probe` is set (never for AWS itself), from
+    what read_tables' DescribeContinuousBackups calls answered, and one cheap ListTagsOfResource about
+    a table that does not exist: DynamoDB Local answers UnknownOperationException to both (for tags:
+    "Tagging is not currently supported in DynamoDB Local"), and then it is known to report neither
+    encryption nor table class.
     """
     seen = [t for t in live.values() if t is not None]
     if seen:
@@ -514,17 +520,14 @@ def unsupported_at_endpoint(
             return exc
         return None
 
-    # Both at once: one round trip.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pitr = pool.submit(answer, partial(client.describe_continuous_backups, TableName=missing[0]))
-        arn = f"arn:aws:dynamodb:ddblocal:000000000000:table/{missing[0]}"
-        tags = pool.submit(answer, partial(client.list_tags_of_resource, ResourceArn=arn))
-        pitr_error, tags_error = pitr.result(), tags.result()
+    # read_tables already asked DescribeContinuousBackups about the missing tables; tags need an ARN,
+    # so they are asked about once here.
     found: set[Setting] = set()
     unimplemented: set[str] = set()
-    if pitr_error is not None and error_code(pitr_error) in UNSUPPORTED_CODES:
+    if is_unimplemented(client, "DescribeContinuousBackups"):
         found.add(Setting.POINT_IN_TIME_RECOVERY)
-        unimplemented.add("DescribeContinuousBackups")
+    arn = f"arn:aws:dynamodb:ddblocal:000000000000:table/{missing[0]}"
+    tags_error = answer(partial(client.list_tags_of_resource, ResourceArn=arn))
     if tags_error is not None and error_code(tags_error) in UNSUPPORTED_CODES:
         found.add(Setting.TAGS)
         unimplemented.add("ListTagsOfResource")
