@@ -67,13 +67,17 @@ def _on_unraisable(unraisable: "sys.UnraisableHookArgs") -> None:  # a type only
             _armed = True
             _redeliver()
         return
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and interrupt.timed_out is not None:
+        if not _closing:  # --timeout's (cli.deadline): its SIGALRM handler raises it again
+            _redeliver(_signal.SIGALRM)
+        return
     _default_unraisablehook(unraisable)
 
 
-def _redeliver() -> None:
-    """Run the SIGINT handler again, asked from another thread: at the main thread's next check,
+def _redeliver(signum: int = _signal.SIGINT) -> None:
+    """Run the handler of `signum` again, asked from another thread: at the main thread's next check,
     once the hook (or handler) running now has returned. Asked from here, it would run in here."""
-    _thread.start_new_thread(_thread.interrupt_main, (_signal.SIGINT,))
+    _thread.start_new_thread(_thread.interrupt_main, (signum,))  # type: ignore[arg-type]  # an int is fine
 
 
 def _install() -> None:
@@ -142,8 +146,13 @@ def main() -> None:
             raise  # a bug, not an interrupt: the traceback is what helps
     if code is None or interrupt.received:
         _report()
-        code = INTERRUPTED
+        code = INTERRUPTED if interrupt.received or interrupt.timed_out is None else 1
     _exit_code = code
+    if interrupt.received or interrupt.timed_out is not None:
+        # Stopped early: what had to finish has finished (apply and purge wait for the calls they
+        # sent); what is left are reads nobody wants (waiting.reading_pool), which CPython would
+        # still join before exiting, for as long as a silent endpoint keeps them.
+        _last_word()
     sys.exit(code)
 
 

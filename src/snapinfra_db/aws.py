@@ -12,6 +12,7 @@ Clients come from botocore directly (boto3 adds nothing this tool uses, and impo
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -25,6 +26,14 @@ if TYPE_CHECKING:
 
 # How long a custom endpoint has to answer its first request (see Aws._check_reachable).
 REACHABLE_WITHIN = 10.0
+# Control-plane calls (DescribeTable, UpdateTable, CreateTable: DynamoDB works on tables
+# asynchronously) are answered in milliseconds; an answer that takes seconds is an endpoint in
+# trouble, not a slow success. botocore's own read timeout is 60 s.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 6.0
+# How long one call may go without an answer over all its tries: an endpoint that falls silent (or
+# goes away) mid-command is one line within this, not 10 tries of 60 s each (see bound_silence).
+SILENCE_BUDGET = 15.0
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "host.docker.internal"}
 DEFAULT_LOCAL_REGION = "us-east-1"
 
@@ -39,8 +48,8 @@ def client_config(
     region: str | None = None,
     *,
     attempts: int = 10,
-    connect_timeout: float = 5,
-    read_timeout: float = 60,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
     pool: int = 10,
 ) -> Any:
     """botocore's Config for every client: `attempts` in all, standard-mode retries (throttling, LimitExceeded and
@@ -73,6 +82,59 @@ def local_dynamodb_client(endpoint_url: str, *, timeout: float = 60, attempts: i
         ),
     )
     return cast("DynamoDBClient", client)
+
+
+class EndpointSilent(AwsConfigError):
+    """A call got no answer at all (timeouts, refused or dropped connections) within SILENCE_BUDGET."""
+
+
+def bound_silence(client: Any, server: str, budget: float = SILENCE_BUDGET) -> Any:
+    """Stop retrying a call that has had no answer for `budget` seconds, with one line naming `server`
+    ("DynamoDB at http://localhost:8000").
+
+    botocore's standard retries keep their job for everything that is an answer (throttling,
+    LimitExceeded, 5xx: DynamoDB asking to come back later). Only "no answer" is bounded: a retry is
+    refused when one more read timeout would end past the budget. Both handlers go on `client`'s own
+    event system: the call's start time lives in its request context, which every try shares.
+    """
+    from botocore.exceptions import (
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    no_answer = (ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError, EndpointConnectionError)
+    read_timeout = client.meta.config.read_timeout
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def started(context: dict[str, Any], **_: Any) -> None:
+        context.setdefault("snapinfra_started", time.monotonic())
+
+    def give_up(
+        caught_exception: BaseException | None = None,
+        request_dict: dict[str, Any] | None = None,
+        attempts: int = 1,
+        operation: Any = None,
+        **_: Any,
+    ) -> None:
+        if not isinstance(caught_exception, no_answer) or request_dict is None:
+            return  # an answer, or success: botocore's retry handler decides
+        began = request_dict.get("context", {}).get("snapinfra_started")
+        if began is None:
+            return
+        waited = time.monotonic() - began
+        if waited + read_timeout <= budget:
+            return
+        name = getattr(operation, "name", "a call")
+        tries = f"{attempts} {'try' if attempts == 1 else 'tries'} in {waited:.0f}s"
+        if isinstance(caught_exception, EndpointConnectionError):
+            raise EndpointSilent(f"cannot reach {server} ({name}: {tries}): is it running?")
+        raise EndpointSilent(f"{server} stopped answering: no answer to {name} ({tries})")
+
+    client.meta.events.register(f"before-call.{service}", started)
+    client.meta.events.register_first(f"needs-retry.{service}", give_up)
+    return client
 
 
 @dataclass(frozen=True)
@@ -163,7 +225,7 @@ class Aws:
             endpoint_url=self.options.endpoint_url or None,
             config=self._config(),
         )
-        return cast("DynamoDBClient", client)
+        return cast("DynamoDBClient", bound_silence(client, f"DynamoDB at {self.describe_endpoint()}"))
 
     def _check_reachable(self) -> None:
         """One request, not retried, to a custom endpoint before any real work: an endpoint that is down
@@ -188,7 +250,7 @@ class Aws:
             "dynamodb",
             region_name=self.region,
             endpoint_url=endpoint,
-            config=client_config(self.region, attempts=1, connect_timeout=5, read_timeout=REACHABLE_WITHIN),
+            config=client_config(self.region, attempts=1, read_timeout=REACHABLE_WITHIN),
         )
         try:
             probe.list_tables(Limit=1)
@@ -202,9 +264,10 @@ class Aws:
     @cached_property
     def sts(self) -> Any:
         """STS, for the account id; never pointed at a custom endpoint."""
-        return self.session.create_client(
-            "sts", region_name=self.region, config=client_config(self.region, attempts=3, read_timeout=15)
+        client = self.session.create_client(
+            "sts", region_name=self.region, config=client_config(self.region, attempts=3)
         )
+        return bound_silence(client, f"STS in {self.region}")
 
     def kms_key_manager(self, key_arn: str) -> Literal["AWS", "CUSTOMER"] | None:
         """Whether a table's KMS key is the AWS-managed one or a customer's; None if it cannot be told."""
@@ -217,7 +280,8 @@ class Aws:
 
     @cached_property
     def _kms(self) -> Any:
-        return self.session.create_client("kms", region_name=self.region, config=self._config())
+        client = self.session.create_client("kms", region_name=self.region, config=self._config())
+        return bound_silence(client, f"KMS in {self.region}")
 
     @property
     def key_manager_lookup(self) -> Any:
@@ -246,7 +310,13 @@ def translate(exc: BaseException) -> SnapinfraError | None:
     if isinstance(exc, bx.EndpointConnectionError):
         return AwsConfigError(f"cannot reach DynamoDB at {exc.kwargs.get('endpoint_url')}: is it running?")
     if isinstance(exc, bx.ConnectTimeoutError | bx.ReadTimeoutError | bx.ConnectionClosedError):
-        return AwsConfigError(f"network error talking to DynamoDB: {exc}")
+        url = str(exc.kwargs.get("endpoint_url") or "").rstrip("/") or "the endpoint"
+        what = {
+            bx.ConnectTimeoutError: "no connection",
+            bx.ReadTimeoutError: "no answer in time",
+            bx.ConnectionClosedError: "connection closed without an answer",
+        }.get(type(exc), "no answer")
+        return AwsConfigError(f"{url} stopped answering ({what}, after every retry)")
     if isinstance(exc, bx.ClientError):
         err = exc.response.get("Error", {})
         code, message = err.get("Code", "Error"), err.get("Message", "")

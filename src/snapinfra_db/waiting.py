@@ -7,6 +7,8 @@ interrupted the same way (a `threading.Event` set by Ctrl-C handling) and each p
 named curve (`Backoff`) whose tuning is in one place. Like botocore's waiters, a wait is data (a
 check, a curve, a deadline), not a new loop.
 
+`reading_pool` is how concurrent reads end: a stopped command does not wait for their answers.
+
 Nothing here knows DynamoDB: `retry` takes a function that says whether an error is worth retrying.
 """
 
@@ -15,6 +17,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -151,3 +155,20 @@ def retry(
                 on_retry(exc, delay)
         clock.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover - delays() never ends
+
+
+@contextmanager
+def reading_pool(workers: int) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool for reads. Left through an exception (Ctrl-C, --timeout, a failure), it cancels the
+    calls still queued and does not wait for those in flight: their answers are no longer wanted,
+    and an endpoint that fell silent would hold the command for a call's whole silence budget.
+
+    Work that changes something keeps ThreadPoolExecutor's own wait: its outcome is reported.
+    """
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="read")
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

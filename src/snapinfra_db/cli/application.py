@@ -22,7 +22,7 @@ from rich.text import Text
 from typer._click.exceptions import ClickException, NoSuchOption, UsageError
 from typer.core import TyperGroup, TyperOption
 
-from snapinfra_db import command_named, interrupt, interrupted_line
+from snapinfra_db import as_stopped, command_named, interrupt, interrupted_line
 from snapinfra_db.errors import ExitCode, Refused, SnapinfraError
 
 
@@ -75,9 +75,14 @@ def fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
-def interrupted(command: str | None) -> NoReturn:
-    """Ctrl-C: the one `error: interrupted: ...` line for `command`, and exit 130."""
-    fail(interrupted_line(command), ExitCode.INTERRUPTED)
+def interrupted(command: str | None, line: str | None = None) -> NoReturn:
+    """Ctrl-C: the one `error: interrupted: ...` line for `command` (or `line`), and exit 130;
+    --timeout's time running out (cli.deadline): `error: timed out ...`, and exit 1."""
+    line = as_stopped(line) if line else interrupted_line(command)
+    if interrupt.timed_out is not None and not interrupt.received:
+        interrupt.reported = True
+        fail(line, ExitCode.ERROR)
+    fail(line, ExitCode.INTERRUPTED)
 
 
 def _current_command() -> str | None:
@@ -146,6 +151,7 @@ class Root(TyperGroup):
         if not standalone_mode:
             return super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
         interrupt.reported = False
+        interrupt.timed_out = None
         try:
             code = super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
         except ClickException as exc:
@@ -198,10 +204,14 @@ setattr(TyperOption, "display_type_rich", _display_type_rich_without_flags)  # n
 
 
 @contextmanager
-def handle_errors() -> Iterator[None]:
-    """Turn every expected failure into `error: ...` lines and an exit code."""
+def handle_errors(timeout: float | None = None) -> Iterator[None]:
+    """Turn every expected failure into `error: ...` lines and an exit code; stop the command once
+    `timeout` seconds have passed (--timeout), as a Ctrl-C would."""
+    from snapinfra_db.cli.deadline import deadline
+
     try:
-        yield
+        with deadline(timeout):
+            yield
     except typer.Exit:
         raise
     except SnapinfraError as exc:

@@ -22,6 +22,7 @@ from snapinfra_db.cli.options import (
     PrefixOpt,
     ProfileOpt,
     RegionOpt,
+    TimeoutOpt,
 )
 from snapinfra_db.errors import ExitCode
 
@@ -58,6 +59,7 @@ def health(
             help="Count tables and indexes that are CREATING, UPDATING or backfilling as healthy.",
         ),
     ] = False,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Check that every catalog table exists, is ACTIVE, and matches the catalog. Changes nothing.
 
@@ -65,7 +67,7 @@ def health(
 
     Exit codes: 0 healthy, 1 unhealthy (or still unhealthy when --wait runs out) or error.
     """
-    with handle_errors():
+    with handle_errors(timeout):
         loaded = load(catalog, prefix)
         aws = make_aws(region, profile, endpoint_url, parallelism, local)
         from snapinfra_db.ops.health import check, wait_until_healthy

@@ -60,3 +60,14 @@ LocalOpt = Annotated[
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 DEFAULT_CATALOG = Path("tables.yaml")
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        envvar="SNAPINFRA_DB_TIMEOUT",
+        min=1,
+        metavar="SECONDS",
+        help="Give up after SECONDS for the whole command, as Ctrl-C would (calls already sent finish in "
+        "DynamoDB), and exit 1. Default: no bound (one call that gets no answer fails within 15 s).",
+    ),
+]

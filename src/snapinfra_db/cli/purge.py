@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from snapinfra_db.cli.application import app, confirm, err, fail, handle_errors, out
+from snapinfra_db.cli.application import app, confirm, err, fail, handle_errors, interrupted, out
 from snapinfra_db.cli.inputs import load, make_aws
 from snapinfra_db.cli.options import (
     DEFAULT_CATALOG,
@@ -24,6 +24,7 @@ from snapinfra_db.cli.options import (
     PrefixOpt,
     ProfileOpt,
     RegionOpt,
+    TimeoutOpt,
     YesOpt,
 )
 from snapinfra_db.errors import ExitCode, Refused
@@ -132,7 +133,7 @@ def _run_purge(
     if outcome.stopped == "all refused":
         fail("every existing table is refused (see above): nothing was deleted")
     if outcome.interrupted:
-        fail(outcome.interrupted, ExitCode.INTERRUPTED)
+        interrupted(command, outcome.interrupted)
     if any(r.status not in ("deleted", "already gone") for r in results or []):
         raise typer.Exit(ExitCode.ERROR)
 
@@ -153,13 +154,14 @@ def purge_legacy(
     disable_deletion_protection: DisableProtectionOpt = False,
     json_output: JsonOpt = False,
     wait_timeout: WaitTimeoutOpt = 3600.0,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Back up (or export), then delete, the catalog's legacy tables. Missing ones are already gone.
 
     Asks for the word 'delete' (or --yes). Exit 0 when every legacy table is gone, 1 if any was refused
     or failed (or nothing was confirmed).
     """
-    with handle_errors():
+    with handle_errors(timeout):
         loaded = load(catalog, None)
         names = {t.name for t in loaded.tables}
         clash = [n for n in loaded.legacy if n in names]
@@ -203,6 +205,7 @@ def destroy(
     disable_deletion_protection: DisableProtectionOpt = False,
     json_output: JsonOpt = False,
     wait_timeout: WaitTimeoutOpt = 3600.0,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Back up (or export), then delete, every catalog table. Tables outside the catalog are never touched.
 
@@ -210,7 +213,7 @@ def destroy(
     protection on by default: pass --disable-deletion-protection to delete them. Exit 0 when every
     catalog table is gone, 1 if any was refused or failed.
     """
-    with handle_errors():
+    with handle_errors(timeout):
         loaded = load(catalog, prefix)
         aws = make_aws(region, profile, endpoint_url, parallelism, local)
         _run_purge(
@@ -252,13 +255,14 @@ def restore_export(
     wait_timeout: Annotated[
         float, typer.Option("--wait-timeout", min=1, help="Seconds to wait for a created table to be ACTIVE.")
     ] = 600.0,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Re-create tables from an export (DIR/<table>.schema.json) and write their items back (DIR/<table>.jsonl).
 
     Refuses to write into a table that already holds items unless --into-existing. Exit 0 when every
     table was restored, 1 otherwise.
     """
-    with handle_errors():
+    with handle_errors(timeout):
         from rich.markup import escape
 
         from snapinfra_db.ops.restore import check_table_name, exported_tables, restore_tables

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from snapinfra_db.cli.application import app, confirm, err, fail, handle_errors, out
+from snapinfra_db.cli.application import app, confirm, err, fail, handle_errors, interrupted, out
 from snapinfra_db.cli.inputs import env_mapping, load, make_aws, make_plan
 from snapinfra_db.cli.options import (
     DEFAULT_CATALOG,
@@ -18,6 +18,7 @@ from snapinfra_db.cli.options import (
     PrefixOpt,
     ProfileOpt,
     RegionOpt,
+    TimeoutOpt,
     YesOpt,
 )
 from snapinfra_db.errors import ExitCode, SnapinfraError
@@ -57,13 +58,14 @@ def plan(
         ),
     ] = False,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Show what apply would change. Reads live DynamoDB; changes nothing.
 
     Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error or a blocked change (apply
     cannot carry the plan out), 2 changes (--detailed-exitcode).
     """
-    with handle_errors():
+    with handle_errors(timeout):
         loaded = load(catalog, prefix)
         the_plan = make_plan(loaded, make_aws(region, profile, endpoint_url, parallelism, local), parallelism)
         from snapinfra_db.render.plan import plan_json, render_plan
@@ -93,13 +95,14 @@ def apply(
     wait_timeout: Annotated[
         float, typer.Option("--wait-timeout", help="Seconds to wait for one table or index to become ACTIVE.")
     ] = 3600.0,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Plan, show the plan, ask, then converge live DynamoDB to the catalog.
 
     Never deletes a table, never touches a table outside the catalog. Exit 0 when everything was
     applied (or nothing needed to be), 1 if any table failed or is blocked or nothing was confirmed.
     """
-    with handle_errors():
+    with handle_errors(timeout):
         loaded = load(catalog, prefix)
         aws = make_aws(region, profile, endpoint_url, parallelism, local)
         the_plan = make_plan(loaded, aws, parallelism)
@@ -138,10 +141,7 @@ def run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_
             results = executor.run(the_plan)
     except ApplyInterrupted as exc:
         render_results(out, exc.results)
-        fail(
-            "interrupted: calls already sent finish in DynamoDB; run apply again to converge",
-            ExitCode.INTERRUPTED,
-        )
+        interrupted("apply")
     render_results(out, results)
     learnt = {setting: r.table for r in results for setting in r.not_applied}
     record = remember_not_applied(endpoint, learnt)

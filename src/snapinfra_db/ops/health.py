@@ -10,7 +10,6 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,7 +23,7 @@ from snapinfra_db.ops.health_report import (
 )
 from snapinfra_db.reconcile.capabilities import not_applied
 from snapinfra_db.reconcile.live import LiveTable, is_unimplemented, read_tables
-from snapinfra_db.waiting import HEALTH_RECHECK, Backoff, Clock, WaitTimeout, wait_for
+from snapinfra_db.waiting import HEALTH_RECHECK, Backoff, Clock, WaitTimeout, reading_pool, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -131,7 +130,7 @@ def observe(aws: Aws, catalog: Catalog, parallelism: int = 10, probe: bool = Fal
     specs = {t.name: t for t in catalog.tables}
     client = aws.dynamodb
     checked_at = datetime.now(UTC)
-    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+    with reading_pool(parallelism) as pool:
         account = pool.submit(_account, aws)
         live = read_tables(client, names, parallelism, aws.key_manager_lookup)
         probes: dict[str, ProbeResult] = {}

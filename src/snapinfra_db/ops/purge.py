@@ -32,7 +32,7 @@ from snapinfra_db.aws import message_of
 from snapinfra_db.errors import SnapinfraError, error_code
 from snapinfra_db.ops.progress import TableProgress
 from snapinfra_db.reconcile.live import UNSUPPORTED_CODES, describe, endpoint_kind_of, is_active
-from snapinfra_db.waiting import STATUS, Clock, Interrupted, WaitTimeout, wait_for
+from snapinfra_db.waiting import STATUS, Clock, Interrupted, WaitTimeout, reading_pool, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -259,7 +259,7 @@ def survey(
 
     if not tables:
         return []
-    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(tables)))) as pool:
+    with reading_pool(min(parallelism, len(tables))) as pool:
         return list(pool.map(one, tables))
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
@@ -34,6 +33,7 @@ from snapinfra_db.catalog import (
     TableSpec,
 )
 from snapinfra_db.errors import DynamoDBError, error_code
+from snapinfra_db.waiting import reading_pool
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -455,7 +455,7 @@ def read_tables(
         return {}
     known = descriptions or {}
     # Three describe calls per table, all at once (the client's pool holds parallelism × 4 connections).
-    with ThreadPoolExecutor(max_workers=max(1, min(len(names), parallelism) * 3)) as pool:
+    with reading_pool(min(len(names), parallelism) * 3) as pool:
         tables = {n: pool.submit(_known_or_describe, client, n, known) for n in names}
         ttls = {
             n: pool.submit(_optional, client, _TTL[0], partial(_status_description, client, _TTL, n)) for n in names
