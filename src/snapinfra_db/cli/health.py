@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from snapinfra_db.cli.application import app, err, fail, handle_errors, out
-from snapinfra_db.cli.inputs import load, make_aws
+from snapinfra_db.cli.inputs import load, make_aws, orphans_meanwhile
 from snapinfra_db.cli.options import (
     DEFAULT_CATALOG,
     DEFAULT_PARALLELISM,
@@ -22,6 +22,7 @@ from snapinfra_db.cli.options import (
     PrefixOpt,
     ProfileOpt,
     RegionOpt,
+    TableOpt,
     TimeoutOpt,
 )
 from snapinfra_db.errors import ExitCode
@@ -35,6 +36,7 @@ def health(
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
     prefix: PrefixOpt = None,
+    table: TableOpt = None,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout (and nothing else).")
@@ -61,14 +63,17 @@ def health(
     ] = False,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """Check that every catalog table exists, is ACTIVE, and matches the catalog. Changes nothing.
+    """Check that every catalog table (or those --table names) exists, is ACTIVE, and matches the catalog.
+    Changes nothing.
 
     Per table: status, indexes, drift (the same diff as plan), PITR, TTL, stream, encryption, billing, size.
+    Without --table, also lists the orphans: tables with the catalog's ManagedBy tag that the catalog does
+    not name (they do not make the catalog unhealthy).
 
     Exit codes: 0 healthy, 1 unhealthy (or still unhealthy when --wait runs out) or error.
     """
     with handle_errors(timeout):
-        loaded = load(catalog, prefix)
+        loaded = load(catalog, prefix, table)
         aws = make_aws(region, profile, endpoint_url, parallelism, local)
         from snapinfra_db.ops.health import check, wait_until_healthy
         from snapinfra_db.ops.health_report import HealthReport
@@ -77,15 +82,17 @@ def health(
         def run_check() -> HealthReport:
             return check(aws, loaded, parallelism, probe=probe, allow_transient=allow_transient)
 
-        if wait is None:
-            report = run_check()
-        else:
-            report, _ = wait_until_healthy(run_check, wait, WaitProgress(err))
+        with orphans_meanwhile(loaded, aws, parallelism, look=not table) as orphans_found:
+            if wait is None:
+                report = run_check()
+            else:
+                report, _ = wait_until_healthy(run_check, wait, WaitProgress(err))
+            orphans = orphans_found()
 
         if json_output:
-            print(health_json(report))
+            print(health_json(report, orphans))
         else:
-            render_health(out, report)
+            render_health(out, report, orphans)
         if not report.healthy:
             if wait is not None:
                 bad = [t.table for t in report.unhealthy]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,14 +14,39 @@ from snapinfra_db.errors import SnapinfraError
 if TYPE_CHECKING:
     from snapinfra_db.aws import Aws
     from snapinfra_db.catalog import Catalog
+    from snapinfra_db.reconcile.orphans import OrphanSearch
     from snapinfra_db.reconcile.plan import Plan
 
 
 
-def load(catalog: Path, prefix: str | None) -> Catalog:
+def load(catalog: Path, prefix: str | None, tables: Sequence[str] | None = None) -> Catalog:
+    """The catalog, narrowed to `tables` (--table/-t) when given."""
     from snapinfra_db.catalog import load_catalog
 
-    return load_catalog(catalog, prefix)
+    loaded = load_catalog(catalog, prefix)
+    return select_tables(loaded, tables) if tables else loaded
+
+
+def select_tables(catalog: Catalog, patterns: Sequence[str]) -> Catalog:
+    """The catalog with only the tables `patterns` name (--table/-t), in the catalog's order.
+
+    Each pattern is a short name (`projects`), a full name (`snapinfra-projects`) or an fnmatch glob
+    of either (`proj*`, `snapinfra-a*`), case-sensitive as DynamoDB's names are. A pattern that
+    matches no table is an error naming the catalog file and its tables (every such pattern at once).
+    """
+    from fnmatch import fnmatchcase
+
+    from snapinfra_db.errors import CatalogError
+
+    def matches(pattern: str, key: str, name: str) -> bool:
+        return fnmatchcase(key, pattern) or fnmatchcase(name, pattern)
+
+    unknown = [p for p in dict.fromkeys(patterns) if not any(matches(p, t.key, t.name) for t in catalog.tables)]
+    if unknown:
+        names = ", ".join(t.key for t in catalog.tables)
+        raise CatalogError([f"{catalog.path}: no table '{p}' (tables: {names})" for p in unknown])
+    chosen = tuple(t for t in catalog.tables if any(matches(p, t.key, t.name) for p in patterns))
+    return catalog.model_copy(update={"tables": chosen})
 
 
 def make_aws(
@@ -52,6 +79,27 @@ def make_plan(catalog: Catalog, aws: Aws, parallelism: int) -> Plan:
     return diff_catalog(catalog, live, not_applied(endpoint) | unsupported)
 
 
+
+
+@contextmanager
+def orphans_meanwhile(
+    catalog: Catalog, aws: Aws, parallelism: int, look: bool = True
+) -> Iterator[Callable[[], OrphanSearch | None]]:
+    """Look for orphans (reconcile.orphans) while the body reads the catalog's tables: the body calls
+    the yielded function for the answer (None when not `look`ing: --table narrows the scope)."""
+    if not look:
+        yield lambda: None
+        return
+    from snapinfra_db.catalog import Setting
+    from snapinfra_db.reconcile.capabilities import not_applied
+    from snapinfra_db.reconcile.orphans import find_orphans
+    from snapinfra_db.waiting import reading_pool
+
+    client = aws.dynamodb  # built here, once, not by two threads at the same moment
+    unsupported = Setting.TAGS in not_applied(aws.options.effective_endpoint)
+    with reading_pool(1) as pool:
+        search = pool.submit(find_orphans, client, catalog, parallelism=parallelism, tags_unsupported=unsupported)
+        yield search.result
 
 
 def env_mapping(catalog: Catalog, aws: Aws) -> dict[str, str]:

@@ -6,13 +6,9 @@ Each command lists them after its name (`snapinfra-db plan --local`), as Typer o
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-
-if TYPE_CHECKING:
-    pass
-
 
 # -- options shared by every command that reads the catalog or talks to DynamoDB ---------------
 
@@ -69,5 +65,44 @@ TimeoutOpt = Annotated[
         metavar="SECONDS",
         help="Give up after SECONDS for the whole command, as Ctrl-C would (calls already sent finish in "
         "DynamoDB), and exit 1. Default: no bound (one call that gets no answer fails within 15 s).",
+    ),
+]
+TableOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--table",
+        "-t",
+        metavar="NAME",
+        help="Only this catalog table: its short name (projects), full name (snapinfra-projects) or a glob of "
+        "either ('proj*'). Repeatable. Default: every catalog table.",
+        show_default=False,
+    ),
+]
+
+# -- what is copied before a table is deleted (purge-legacy, destroy, apply --prune) ------------
+
+ExportDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--export-dir",
+        metavar="DIR",
+        help="Export every item to DIR/<table>.jsonl (+ DIR/<table>.schema.json) before deleting. "
+        "Replaces the backup unless --backup is also given.",
+    ),
+]
+BackupOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--backup/--no-backup",
+        help="On-demand backup (CreateBackup, waited for until AVAILABLE) before deleting. Default: on, unless "
+        "--export-dir is given. --no-backup without --export-dir deletes with no copy at all.",
+        show_default=False,
+    ),
+]
+DisableProtectionOpt = Annotated[
+    bool,
+    typer.Option(
+        "--disable-deletion-protection",
+        help="Turn deletion protection off (UpdateTable) on protected tables and delete them; otherwise refused.",
     ),
 ]

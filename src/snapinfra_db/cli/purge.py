@@ -17,13 +17,17 @@ from snapinfra_db.cli.inputs import load, make_aws
 from snapinfra_db.cli.options import (
     DEFAULT_CATALOG,
     DEFAULT_PARALLELISM,
+    BackupOpt,
     CatalogOpt,
+    DisableProtectionOpt,
     EndpointOpt,
+    ExportDirOpt,
     LocalOpt,
     ParallelismOpt,
     PrefixOpt,
     ProfileOpt,
     RegionOpt,
+    TableOpt,
     TimeoutOpt,
     YesOpt,
 )
@@ -31,35 +35,11 @@ from snapinfra_db.errors import ExitCode, Refused
 
 if TYPE_CHECKING:
     from snapinfra_db.aws import Aws
+    from snapinfra_db.catalog import Catalog
 
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what was found and would be done; change nothing.")]
 ExactCountOpt = Annotated[
     bool, typer.Option("--exact-count", help="Count items exactly (Scan Select=COUNT) instead of DynamoDB's estimate.")
-]
-ExportDirOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--export-dir",
-        metavar="DIR",
-        help="Export every item to DIR/<table>.jsonl (+ DIR/<table>.schema.json) before deleting. "
-        "Replaces the backup unless --backup is also given.",
-    ),
-]
-BackupOpt = Annotated[
-    bool | None,
-    typer.Option(
-        "--backup/--no-backup",
-        help="On-demand backup (CreateBackup, waited for until AVAILABLE) before deleting. Default: on, unless "
-        "--export-dir is given. --no-backup without --export-dir deletes with no copy at all.",
-        show_default=False,
-    ),
-]
-DisableProtectionOpt = Annotated[
-    bool,
-    typer.Option(
-        "--disable-deletion-protection",
-        help="Turn deletion protection off (UpdateTable) on protected tables and delete them; otherwise refused.",
-    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the summary as one JSON document on stdout.")]
 WaitTimeoutOpt = Annotated[
@@ -68,7 +48,12 @@ WaitTimeoutOpt = Annotated[
 ]
 
 
-def _run_purge(
+def destroy_word(catalog: Catalog) -> str:
+    """What destroy (and apply --prune) asks the operator to type: the table prefix."""
+    return catalog.prefix or "destroy"
+
+
+def run_purge(
     *,
     command: str,
     tables: list[str],
@@ -84,6 +69,8 @@ def _run_purge(
     json_output: bool,
     wait_timeout: float,
 ) -> None:
+    """Survey `tables`, show them, ask for `word` (or --yes), copy as the flags say, delete; render and exit
+    as purge-legacy does. Shared by purge-legacy, destroy and apply --prune: one set of safeguards."""
     from snapinfra_db.ops.purge import Found, Safeguards, purge_tables
     from snapinfra_db.render.purge import ProgressLines, render_found, render_summary, summary_json
 
@@ -171,7 +158,7 @@ def purge_legacy(
             err.print(f"{catalog}: no legacy tables listed: nothing to purge")
             return
         aws = make_aws(region, profile, endpoint_url, parallelism, local)
-        _run_purge(
+        run_purge(
             command="purge-legacy",
             tables=list(loaded.legacy),
             word="delete",
@@ -196,6 +183,7 @@ def destroy(
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
     prefix: PrefixOpt = None,
+    table: TableOpt = None,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
@@ -207,19 +195,20 @@ def destroy(
     wait_timeout: WaitTimeoutOpt = 3600.0,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """Back up (or export), then delete, every catalog table. Tables outside the catalog are never touched.
+    """Back up (or export), then delete, every catalog table (or those --table names). Tables outside the
+    catalog are never touched.
 
     Asks you to type the table prefix (e.g. snapinfra-), or --yes. Catalog tables have deletion
     protection on by default: pass --disable-deletion-protection to delete them. Exit 0 when every
-    catalog table is gone, 1 if any was refused or failed.
+    chosen table is gone, 1 if any was refused or failed.
     """
     with handle_errors(timeout):
-        loaded = load(catalog, prefix)
+        loaded = load(catalog, prefix, table)
         aws = make_aws(region, profile, endpoint_url, parallelism, local)
-        _run_purge(
+        run_purge(
             command="destroy",
             tables=[t.name for t in loaded.tables],
-            word=loaded.prefix or "destroy",
+            word=destroy_word(loaded),
             aws=aws,
             parallelism=parallelism,
             yes=yes,

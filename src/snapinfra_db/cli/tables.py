@@ -7,17 +7,21 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from snapinfra_db.cli.application import app, confirm, err, fail, handle_errors, interrupted, out
-from snapinfra_db.cli.inputs import env_mapping, load, make_aws, make_plan
+from snapinfra_db.cli.inputs import env_mapping, load, make_aws, make_plan, orphans_meanwhile
 from snapinfra_db.cli.options import (
     DEFAULT_CATALOG,
     DEFAULT_PARALLELISM,
+    BackupOpt,
     CatalogOpt,
+    DisableProtectionOpt,
     EndpointOpt,
+    ExportDirOpt,
     LocalOpt,
     ParallelismOpt,
     PrefixOpt,
     ProfileOpt,
     RegionOpt,
+    TableOpt,
     TimeoutOpt,
     YesOpt,
 )
@@ -49,37 +53,60 @@ def plan(
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
     prefix: PrefixOpt = None,
+    table: TableOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON document.")] = False,
     detailed_exitcode: Annotated[
         bool,
         typer.Option(
             "--detailed-exitcode",
-            help="Exit 0 when nothing changes, 2 when something would (1 if a change is blocked).",
+            help="Exit 0 when nothing changes, 2 when something would (1 if a change is blocked). Orphans count "
+            "as changes only with --prune.",
+        ),
+    ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Plan what `apply --prune` would do: orphans (managed tables not in the catalog) are to be deleted.",
         ),
     ] = False,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """Show what apply would change. Reads live DynamoDB; changes nothing.
+    """Show what apply would change, and the orphans: tables carrying the catalog's ManagedBy tag that the
+    catalog does not name (apply keeps them; apply --prune deletes them). Reads live DynamoDB; changes nothing.
 
     Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error or a blocked change (apply
-    cannot carry the plan out), 2 changes (--detailed-exitcode).
+    cannot carry the plan out), 2 changes (--detailed-exitcode; orphans only with --prune).
     """
     with handle_errors(timeout):
-        loaded = load(catalog, prefix)
-        the_plan = make_plan(loaded, make_aws(region, profile, endpoint_url, parallelism, local), parallelism)
+        check_prune(prune, table)
+        loaded = load(catalog, prefix, table)
+        aws = make_aws(region, profile, endpoint_url, parallelism, local)
+        with orphans_meanwhile(loaded, aws, parallelism, look=not table) as orphans_found:
+            the_plan = make_plan(loaded, aws, parallelism)
+            orphans = orphans_found()
         from snapinfra_db.render.plan import plan_json, render_plan
 
         if json_output:
-            print(plan_json(the_plan))
+            print(plan_json(the_plan, orphans, prune))
         else:
-            render_plan(out, the_plan)
+            render_plan(out, the_plan, orphans, prune)
         blocked = [c.table for c in the_plan.changes if c.action == "blocked"]
         if blocked:
             # terraform's convention: a plan that cannot be applied is an error, not "changes".
             fail(f"{len(blocked)} table(s) cannot be changed in place (blocked): {', '.join(blocked)}; see above")
-        if detailed_exitcode and the_plan.has_changes:
+        # Orphans are kept by apply: "changes" only when apply is to delete them (--prune).
+        if detailed_exitcode and (the_plan.has_changes or (prune and orphans is not None and orphans.orphans)):
             raise typer.Exit(ExitCode.CHANGES)
+
+
+def check_prune(prune: bool, table: list[str] | None) -> None:
+    if prune and table:
+        raise SnapinfraError(
+            "--prune and --table do not go together: --table narrows the scope to some catalog tables, and "
+            "orphans are by definition outside it; prune without --table"
+        )
 
 
 @app.command()
@@ -90,31 +117,69 @@ def apply(
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
     prefix: PrefixOpt = None,
+    table: TableOpt = None,
     yes: YesOpt = False,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     wait_timeout: Annotated[
         float, typer.Option("--wait-timeout", help="Seconds to wait for one table or index to become ACTIVE.")
     ] = 3600.0,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Also delete the orphans (tables with the catalog's ManagedBy tag, or prefix, that the catalog does "
+            "not name), as destroy does: a backup or export first, typed confirmation (the prefix) unless --yes.",
+        ),
+    ] = False,
+    export_dir: ExportDirOpt = None,
+    backup: BackupOpt = None,
+    disable_deletion_protection: DisableProtectionOpt = False,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """Plan, show the plan, ask, then converge live DynamoDB to the catalog.
+    """Plan, show the plan, ask, then converge live DynamoDB to the catalog (or the tables --table names).
 
-    Never deletes a table, never touches a table outside the catalog. Exit 0 when everything was
-    applied (or nothing needed to be), 1 if any table failed or is blocked or nothing was confirmed.
+    Never deletes a table without --prune, never touches a table outside the catalog but the orphans
+    --prune deletes (each after its copy: --export-dir / --backup; see destroy). Exit 0 when everything
+    was applied (or nothing needed to be), 1 if any table failed, is blocked or was refused, or nothing
+    was confirmed.
     """
     with handle_errors(timeout):
-        loaded = load(catalog, prefix)
+        check_prune(prune, table)
+        if not prune and (export_dir is not None or backup is not None or disable_deletion_protection):
+            raise SnapinfraError(
+                "--export-dir, --backup/--no-backup and --disable-deletion-protection only apply to --prune"
+            )
+        loaded = load(catalog, prefix, table)
         aws = make_aws(region, profile, endpoint_url, parallelism, local)
-        the_plan = make_plan(loaded, aws, parallelism)
+        with orphans_meanwhile(loaded, aws, parallelism, look=not table) as orphans_found:
+            the_plan = make_plan(loaded, aws, parallelism)
+            orphans = orphans_found()
         from snapinfra_db.render.plan import render_plan
 
-        render_plan(out, the_plan)
-        if not the_plan.has_changes:
-            return
-        if not any(c.steps for c in the_plan.changes):
-            fail("nothing can be applied: every change is blocked (see above)")
-        confirm(yes, "Apply these changes?")
-        run_plan(loaded, aws, the_plan, parallelism, wait_timeout)
+        render_plan(out, the_plan, orphans, prune)
+        if the_plan.has_changes:
+            if not any(c.steps for c in the_plan.changes):
+                fail("nothing can be applied: every change is blocked (see above)")
+            confirm(yes, "Apply these changes?")
+            run_plan(loaded, aws, the_plan, parallelism, wait_timeout)  # exits 1 (before any prune) if a table failed
+        if prune and orphans is not None and orphans.orphans:
+            from snapinfra_db.cli.purge import destroy_word, run_purge
+
+            run_purge(
+                command="apply --prune",
+                tables=orphans.names,
+                word=destroy_word(loaded),
+                aws=aws,
+                parallelism=parallelism,
+                yes=yes,
+                dry_run=False,
+                count_exactly=False,
+                export_dir=export_dir,
+                backup=backup,
+                disable_protection=disable_deletion_protection,
+                json_output=False,
+                wait_timeout=wait_timeout,
+            )
 
 
 def run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_timeout: float) -> None:

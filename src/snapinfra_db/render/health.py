@@ -6,6 +6,7 @@ No AWS calls, no exits.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
@@ -13,7 +14,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from snapinfra_db.ops.health_report import MISSING, TRANSIENT_STATUSES, HealthReport, Settings, TableHealth
+from snapinfra_db.render.plan import orphans_json, render_orphans
 from snapinfra_db.render.text import human_bytes
+
+if TYPE_CHECKING:
+    from snapinfra_db.reconcile.orphans import OrphanSearch
 
 STREAM_VIEW = {"NEW_AND_OLD_IMAGES": "new+old", "NEW_IMAGE": "new", "OLD_IMAGE": "old", "KEYS_ONLY": "keys"}
 # Which drift steps concern which settings column: a drifted setting is shown in red.
@@ -198,7 +203,8 @@ def verdict(report: HealthReport) -> str:
     return f"Unhealthy: {len(bad)} of {n} table(s): {names}{more}."
 
 
-def render_health(console: Console, report: HealthReport) -> None:
+def render_health(console: Console, report: HealthReport, orphans: OrphanSearch | None = None) -> None:
+    """The table, each table's problems, the orphans (informational: they never make it unhealthy), the verdict."""
     console.print(escape(endpoint_line(report)))
     # A terminal gets its own width; a log or a pipe gets the table unwrapped.
     wide = console if console.is_terminal else Console(file=console.file, width=max(console.width, LOG_WIDTH))
@@ -219,6 +225,8 @@ def render_health(console: Console, report: HealthReport) -> None:
             console.print(f"  [dim]· probe skipped: {escape(t.probe.skipped)}[/dim]")
     if missing or report.unhealthy or any(t.notices for t in report.tables):
         console.print()
+    if orphans is not None:
+        render_orphans(console, orphans)
     footnotes = ["items≈ and size≈: DynamoDB's own figures, refreshed about every six hours."]
     if report.unsupported:
         footnotes.append(f"n/a: not implemented by this endpoint ({', '.join(report.unsupported)}); not counted.")
@@ -235,8 +243,9 @@ def render_health(console: Console, report: HealthReport) -> None:
         console.print("[dim]`snapinfra-db plan` shows what apply would change; `snapinfra-db apply` converges.[/dim]")
 
 
-def health_json(report: HealthReport) -> str:
-    return json.dumps(report.to_json(), indent=2)
+def health_json(report: HealthReport, orphans: OrphanSearch | None = None) -> str:
+    """The report; `orphans` as in plan's JSON (null when not looked for, e.g. with --table)."""
+    return json.dumps({**report.to_json(), "orphans": orphans_json(orphans)}, indent=2)
 
 
 def wait_line(report: HealthReport, elapsed: float, delay: float) -> str:
