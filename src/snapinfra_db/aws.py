@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import urlparse
 
-from snapinfra_db.errors import AwsConfigError, DynamoDBError, SnapinfraError
+from snapinfra_db.errors import AwsConfigError, DynamoDBError, SnapinfraError, error_code
 
 if TYPE_CHECKING:
     import botocore.session
@@ -218,14 +219,43 @@ class Aws:
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         self._check_credentials()
-        self._check_reachable()
+        # The probe's round trip overlaps building the real client (CPU: its model, endpoint rules).
+        reachable = self._check_reachable_in_background()
         client = self.session.create_client(
             "dynamodb",
             region_name=self.region,
             endpoint_url=self.options.endpoint_url or None,
             config=self._config(),
         )
+        reachable()
         return cast("DynamoDBClient", bound_silence(client, f"DynamoDB at {self.describe_endpoint()}"))
+
+    def _check_reachable_in_background(self) -> Callable[[], None]:
+        """Start `_check_reachable` on a daemon thread; the returned function waits for it and raises
+        what it raised. (A daemon: a command that fails meanwhile does not wait for the probe.)"""
+        import threading
+
+        outcome: list[BaseException | None] = []
+        done = threading.Event()
+
+        def probe() -> None:
+            try:
+                self._check_reachable()
+                outcome.append(None)
+            except BaseException as exc:  # handed to the caller
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=probe, name="probe", daemon=True).start()
+
+        def wait() -> None:
+            while not done.wait(0.2):  # a timeout keeps the main thread responsive to Ctrl-C
+                pass
+            if outcome and outcome[0] is not None:
+                raise outcome[0]
+
+        return wait
 
     def _check_reachable(self) -> None:
         """One request, not retried, to a custom endpoint before any real work: an endpoint that is down
@@ -287,6 +317,36 @@ class Aws:
     def key_manager_lookup(self) -> Any:
         # Only against AWS itself: emulators have no KMS, and a call to real AWS from a test is wrong.
         return None if self.options.effective_endpoint else self.kms_key_manager
+
+    def endpoint_key_manager(self, key_arn: str) -> Literal["AWS", "CUSTOMER"] | None:
+        """kms_key_manager for a custom endpoint that serves KMS too (moto's server, LocalStack), asked
+        there and never at AWS: emulators call every key a customer's, so the AWS-managed key is the one
+        `alias/aws/dynamodb` names at the endpoint. None when the endpoint cannot tell (no KMS there)."""
+        managed = self._endpoint_managed_key
+        if managed is None:
+            return None
+        return "AWS" if key_arn == managed else "CUSTOMER"
+
+    @cached_property
+    def _endpoint_managed_key(self) -> str | None:
+        """The ARN alias/aws/dynamodb names at the custom endpoint; "" when it names none, None if unknown."""
+        endpoint = self.options.effective_endpoint
+        if not endpoint:
+            return None
+        try:
+            kms: Any = bound_silence(
+                self.session.create_client(
+                    "kms",
+                    region_name=self.region,
+                    endpoint_url=endpoint,
+                    config=client_config(self.region, attempts=2),
+                ),
+                f"KMS at {endpoint}",
+            )
+            arn = kms.describe_key(KeyId="alias/aws/dynamodb")["KeyMetadata"]["Arn"]
+        except Exception as exc:  # no KMS at this endpoint, or a refusal: do not guess
+            return "" if error_code(exc) == "NotFoundException" else None
+        return arn if isinstance(arn, str) else None
 
     def describe_endpoint(self) -> str:
         return self.options.effective_endpoint or f"https://dynamodb.{self.region}.amazonaws.com"

@@ -423,6 +423,21 @@ def _read_text(path: Path) -> str:
     return text
 
 
+def _checked_text(text: str) -> str:
+    """Text at hand, held to what `_read_text` holds a file to."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_CATALOG_BYTES:
+        raise _Located(_size_message(size))
+    text = text.removeprefix("\ufeff")
+    bad = _NON_PRINTABLE.search(text)
+    if bad:
+        raise _Located(
+            f"control character U+{ord(bad.group()):04X} is not allowed in YAML (only tab and line breaks are)",
+            _line_col(text, bad.start()),
+        )
+    return text
+
+
 def _size_message(size: int) -> str:
     return f"the catalog is {size} bytes; the limit is 256 KiB ({MAX_CATALOG_BYTES} bytes)"
 
@@ -575,8 +590,11 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def load_catalog(path: str | Path, prefix: str | None = None) -> Catalog:
-    """Read and validate the catalog. Raises CatalogError listing every located problem."""
+def load_catalog(path: str | Path, prefix: str | None = None, *, text: str | None = None) -> Catalog:
+    """Read and validate the catalog. Raises CatalogError listing every located problem.
+
+    `text`: the catalog's text, already at hand (import checks what it is about to write), checked
+    like a file's (size, UTF-8, control characters); `path` then only names it in messages."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.reader import ReaderError
 
@@ -586,9 +604,9 @@ def load_catalog(path: str | Path, prefix: str | None = None) -> Catalog:
     def at(position: tuple[int, int] | None) -> str:
         return shown if position is None else f"{shown}:{position[0] + 1}:{position[1] + 1}"
 
-    text = ""
+    given, text = text, ""
     try:
-        text = _read_text(path)
+        text = _read_text(path) if given is None else _checked_text(given)
         document = _parse(text)
     except _Located as exc:
         raise CatalogError([f"{at(exc.position)}: {_one_line(exc.message)}"]) from None
@@ -639,7 +657,13 @@ def load_catalog(path: str | Path, prefix: str | None = None) -> Catalog:
     problems += _semantic_problems(raw, specs)  # on the tables that validated: all problems at once
     if problems:
         raise CatalogError(located(problems))
-    return Catalog(path=shown, prefix=effective_prefix, tables=tuple(s for _, s in specs), legacy=tuple(raw.legacy))
+    return Catalog(
+        path=shown,
+        prefix=effective_prefix,
+        tables=tuple(s for _, s in specs),
+        legacy=tuple(raw.legacy),
+        defaults=raw.defaults,
+    )
 
 
 def _build_specs(

@@ -220,6 +220,7 @@ class Catalog(Model):
     prefix: str
     tables: tuple[TableSpec, ...]
     legacy: tuple[str, ...] = ()
+    defaults: TableSettings = TableSettings()  # what a table gets unless it says otherwise (import leaves these out)
 
     def table(self, name: str) -> TableSpec:
         return next(t for t in self.tables if t.name == name)

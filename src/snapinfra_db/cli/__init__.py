@@ -16,6 +16,7 @@ from snapinfra_db.cli.application import app
 # heavy imports inside its functions, so --help stays fast.
 from snapinfra_db.cli import tables  # noqa: F401  validate, plan, apply, env
 from snapinfra_db.cli import health  # noqa: F401  health
+from snapinfra_db.cli import adopt  # noqa: F401  import
 from snapinfra_db.cli import local  # noqa: F401  local, local status, local stop
 from snapinfra_db.cli import purge  # noqa: F401  purge-legacy, destroy, restore-export
 
