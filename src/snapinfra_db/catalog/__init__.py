@@ -1,6 +1,6 @@
 """The catalog: tables.yaml's models (`models`) and how the file is read and checked (`loader`)."""
 
-from snapinfra_db.catalog.loader import load_catalog
+from snapinfra_db.catalog.loader import load_catalog, load_every_stage
 from snapinfra_db.catalog.models import (
     DEFAULT_PREFIX,
     AttrType,
@@ -14,6 +14,7 @@ from snapinfra_db.catalog.models import (
     PointInTimeRecovery,
     Projection,
     Setting,
+    Stage,
     Stream,
     TableSettings,
     TableSpec,
@@ -32,8 +33,10 @@ __all__ = [
     "PointInTimeRecovery",
     "Projection",
     "Setting",
+    "Stage",
     "Stream",
     "TableSettings",
     "TableSpec",
     "load_catalog",
+    "load_every_stage",
 ]

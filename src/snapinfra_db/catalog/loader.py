@@ -3,6 +3,12 @@
 Every problem is reported as ``FILE:LINE:COL: message``, all of them at once. Per-table settings are
 the catalog's ``defaults`` deep-merged with the table's own; a problem in a merged setting points at
 the line that set it, in the table or in ``defaults``.
+
+Stages (``stages.<name>``: prefix, region, profile, endpoint_url, overrides) are resolved with the
+same merge, in layers, each laid over the one before: ``defaults``, the stage's ``overrides``, the
+table's own settings, the stage's ``overrides.tables.<key>``. Every stage's shape is checked on every
+load; the layers are merged and validated for the stage(s) resolved (`load_catalog`: one,
+`load_every_stage`: all).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -29,6 +36,7 @@ from snapinfra_db.catalog.models import (
     Catalog,
     KeyAttribute,
     Model,
+    Stage,
     TableSettings,
     TableSpec,
 )
@@ -39,11 +47,46 @@ from snapinfra_db.errors import CatalogError
 # exactly where the user wrote them.
 
 
+class _RawTableOverride(Model):
+    """What a stage may override, for every table or one: what `defaults` may set (TableSettings'
+    fields; a test keeps the two lists equal). Values are validated once merged, as a table's are."""
+
+    billing: Any = None
+    point_in_time_recovery: Any = None
+    encryption: Any = None
+    stream: Any = None
+    deletion_protection: Any = None
+    table_class: Any = None
+    tags: Any = None
+
+
+class _RawOverrides(_RawTableOverride):
+    tables: dict[str, _RawTableOverride] = Field(default_factory=dict)  # by the catalog's table key
+
+
+class _RawStage(Model):
+    prefix: str | None = None
+    region: str | None = None
+    profile: str | None = Field(default=None, min_length=1)
+    endpoint_url: str | None = None
+    overrides: _RawOverrides = _RawOverrides()
+
+
 class _RawCatalog(Model):
     prefix: str = DEFAULT_PREFIX
     defaults: TableSettings = TableSettings()
     legacy: list[str] = Field(default_factory=list)
     tables: dict[str, Any]  # each validated on its own, after merging with defaults
+    stages: dict[str, _RawStage] = Field(default_factory=dict)
+    default_stage: str | None = None
+
+
+STAGE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+PREFIX_RE = re.compile(r"^[A-Za-z0-9_.-]*$")  # what a table name may hold (NAME_RE), so prefix + key can be one
+# An AWS region (us-east-1, us-gov-west-1, ap-southeast-4): a typo is caught by validate, not at the first call.
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+# With its own endpoint_url a stage may name any region the endpoint takes (DynamoDB Local takes any).
+ANY_REGION_RE = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
 
 
 Loc = tuple[str | int, ...]
@@ -54,6 +97,7 @@ class _Problem:
     loc: Loc
     message: str
     on_key: bool = False  # point at the key itself rather than its value
+    stage: str | None = None  # found while resolving this stage (its layers decide where loc was written)
 
 
 class _Locator:
@@ -590,11 +634,28 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def load_catalog(path: str | Path, prefix: str | None = None, *, text: str | None = None) -> Catalog:
+def load_catalog(
+    path: str | Path, prefix: str | None = None, *, stage: str | None = None, text: str | None = None
+) -> Catalog:
     """Read and validate the catalog. Raises CatalogError listing every located problem.
 
-    `text`: the catalog's text, already at hand (import checks what it is about to write), checked
-    like a file's (size, UTF-8, control characters); `path` then only names it in messages."""
+    `prefix`: --prefix, which wins over the stage's and the catalog's. `stage`: the stage to resolve
+    (--stage); None: the catalog's `default_stage` (a catalog with stages and neither is an error; one
+    without stages takes no stage). `text`: the catalog's text, already at hand (import checks what it is
+    about to write), checked like a file's (size, UTF-8, control characters); `path` then only names it
+    in messages."""
+    return _load(path, prefix, text, stage, every_stage=False)[0]
+
+
+def load_every_stage(path: str | Path, prefix: str | None = None, *, text: str | None = None) -> tuple[Catalog, ...]:
+    """Every stage resolved, in the catalog's order (one catalog with `stage` None when it declares none);
+    every problem of every stage at once (`validate` without --stage)."""
+    return _load(path, prefix, text, None, every_stage=True)
+
+
+def _load(
+    path: str | Path, prefix: str | None, given: str | None, stage: str | None, *, every_stage: bool
+) -> tuple[Catalog, ...]:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.reader import ReaderError
 
@@ -604,7 +665,7 @@ def load_catalog(path: str | Path, prefix: str | None = None, *, text: str | Non
     def at(position: tuple[int, int] | None) -> str:
         return shown if position is None else f"{shown}:{position[0] + 1}:{position[1] + 1}"
 
-    given, text = text, ""
+    text = ""
     try:
         text = _read_text(path) if given is None else _checked_text(given)
         document = _parse(text)
@@ -623,22 +684,50 @@ def load_catalog(path: str | Path, prefix: str | None = None, *, text: str | Non
 
     locator = _Locator(document)
 
-    def located(problems: list[_Problem]) -> list[str]:
-        """Each problem once, in the document's order (by line, then column; equal positions as found)."""
-        out: dict[str, tuple[int, int]] = {}
+    def written_at(p: _Problem) -> Loc:
+        """Where the value a problem is about was written: the most specific layer that writes it
+        (a stage's table override, the table, the stage's overrides, `defaults`), else where found."""
+        loc, rest = p.loc, p.loc[2:]
+        if loc[:1] == ("tables",) and rest:
+            layers: list[Loc] = [("tables", loc[1]), ("defaults",)]
+            if p.stage is not None:
+                overrides = ("stages", p.stage, "overrides")
+                layers = [(*overrides, "tables", loc[1]), layers[0], overrides, layers[1]]
+        elif p.stage is not None and loc[:3] == ("stages", p.stage, "overrides") and loc[3:4] != ("tables",):
+            layers, rest = [loc[:3], ("defaults",)], loc[3:]
+        else:
+            return loc
+        return next(((*layer, *rest) for layer in layers if locator.has((*layer, *rest))), loc)
+
+    def located(problems: list[_Problem], resolved: Sequence[str | None] = ()) -> list[str]:
+        """Each problem once, in the document's order (by line, then column; equal positions as found).
+        Resolving several stages, a problem found in some of them only names them."""
+        out: dict[str, tuple[tuple[int, int], list[str | None]]] = {}
+        inside: dict[str, bool] = {}  # written inside the stage's own block: the location names it already
         for p in problems:
-            loc = p.loc
-            # A merged setting the table does not write itself came from `defaults`: point there.
-            if loc[:1] == ("tables",) and not locator.has(loc) and locator.has(("defaults", *loc[2:])):
-                loc = ("defaults", *loc[2:])
+            loc = written_at(p)
             line, col = locator.find(loc, p.on_key)
-            out.setdefault(f"{shown}:{line + 1}:{col + 1}: {_one_line(p.message)}", (line, col))
-        return sorted(out, key=out.__getitem__)
+            message = f"{shown}:{line + 1}:{col + 1}: {_one_line(p.message)}"
+            found = out.setdefault(message, ((line, col), []))[1]
+            if p.stage not in found:
+                found.append(p.stage)
+            inside[message] = inside.get(message, True) and loc[:2] == ("stages", p.stage)
+        lines = []
+        for message, (_, stages) in sorted(out.items(), key=lambda item: item[1][0]):
+            stage_specific = None not in stages and len(stages) < len(resolved) and not inside[message]
+            if len(resolved) > 1 and stage_specific:
+                names = [s for s in resolved if s in stages]
+                message += f" (stage{'s' if len(names) > 1 else ''} {', '.join(str(s) for s in names)})"
+            lines.append(message)
+        return lines
 
     if not isinstance(document, Mapping):
         raise CatalogError([f"{shown}:1:1: the catalog must be a mapping with a 'tables' key"]) from None
 
     plain = _to_plain(document)
+    if isinstance(plain.get("stages"), dict):
+        # `dev:` with nothing under it is a stage that changes nothing.
+        plain["stages"] = {k: {} if v is None else v for k, v in plain["stages"].items()}
     try:
         raw = _RawCatalog.model_validate(plain)
     except ValidationError as exc:
@@ -647,28 +736,201 @@ def load_catalog(path: str | Path, prefix: str | None = None, *, text: str | Non
         tables = plain.get("tables")
         if isinstance(tables, dict):
             problems += _build_specs(tables, {}, prefix or DEFAULT_PREFIX)[1]
+            problems += _stage_problems(_lenient(plain, tables), prefix, compare_targets=False)
         raise CatalogError(located(problems)) from None
 
-    effective_prefix = raw.prefix if prefix is None else prefix
-    defaults = plain.get("defaults") or {}
     if not isinstance(raw.tables, dict) or not raw.tables:
         raise CatalogError(located([_Problem(("tables",), "'tables' must map table names to definitions")]))
-    specs, problems = _build_specs(raw.tables, defaults, effective_prefix)
-    problems += _semantic_problems(raw, specs)  # on the tables that validated: all problems at once
+    problems = _stage_problems(raw, prefix)
+    names: list[str | None] = (list(raw.stages) or [None]) if every_stage else [_chosen_stage(raw, stage, shown)]
+    if names == [None] and raw.default_stage is not None and raw.stages:
+        raise CatalogError(located(problems))  # default_stage names no stage (a located problem), and no --stage
+    catalogs = []
+    for name in names:
+        catalog, found = _resolve(raw, plain, name, prefix, shown)
+        catalogs.append(catalog)
+        problems += found
     if problems:
-        raise CatalogError(located(problems))
+        raise CatalogError(located(problems, names))
+    return tuple(c for c in catalogs if c is not None)
+
+
+def _chosen_stage(raw: _RawCatalog, stage: str | None, shown: str) -> str | None:
+    """The stage to resolve: `stage` (--stage), else `default_stage`; None for a catalog without stages.
+    A stage that cannot be chosen is one error naming the file and its stages."""
+    declared = ", ".join(raw.stages)
+    if stage is not None:
+        if not raw.stages:
+            raise CatalogError(
+                [
+                    f"{shown}: --stage {_one_line(stage)}: this catalog declares no stages "
+                    "(add 'stages:' or leave out --stage and SNAPINFRA_DB_STAGE)"
+                ]
+            )
+        if stage not in raw.stages:
+            close = difflib.get_close_matches(stage, list(raw.stages), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise CatalogError([f"{shown}: no stage '{_one_line(stage)}' ({hint}stages: {declared})"])
+        return stage
+    if not raw.stages:
+        return None
+    if raw.default_stage is None:
+        raise CatalogError(
+            [
+                f"{shown}: this catalog has stages ({declared}): pass --stage NAME (or set SNAPINFRA_DB_STAGE, "
+                "or default_stage in the catalog)"
+            ]
+        )
+    return raw.default_stage if raw.default_stage in raw.stages else None
+
+
+def _lenient(plain: dict[str, Any], tables: dict[str, Any]) -> _RawCatalog:
+    """What of the catalog validated, when some of it did not: every stage named (those that did not
+    validate as empty ones), so that their other problems are reported in the same run."""
+    stages = plain.get("stages") if isinstance(plain.get("stages"), dict) else {}
+    default = plain.get("default_stage")
+    return _RawCatalog.model_construct(
+        tables=tables,
+        stages={name: _lenient_stage(body) for name, body in (stages or {}).items()},
+        default_stage=default if isinstance(default, str) else None,
+    )
+
+
+def _lenient_stage(body: Any) -> _RawStage:
+    """A stage as written, its wrong values left out."""
+    try:
+        return _RawStage.model_validate(body)
+    except ValidationError:
+        pass
+    body = body if isinstance(body, dict) else {}
+
+    def text(key: str) -> str | None:
+        value = body.get(key)
+        return value if isinstance(value, str) else None
+
+    overrides = body.get("overrides")
+    tables = overrides.get("tables") if isinstance(overrides, dict) else None
+    named = {k: _RawTableOverride.model_construct() for k in tables} if isinstance(tables, dict) else {}
+    return _RawStage.model_construct(
+        prefix=text("prefix"),
+        region=text("region"),
+        profile=text("profile"),
+        endpoint_url=text("endpoint_url"),
+        overrides=_RawOverrides.model_construct(tables=named),
+    )
+
+
+def _stage_problems(raw: _RawCatalog, prefix_option: str | None, *, compare_targets: bool = True) -> list[_Problem]:
+    """Every stage's own rules (names, prefix, region, endpoint, the tables its overrides name) and
+    default_stage's: checked on every load, whichever stage is resolved. `compare_targets`: also refuse
+    two stages that would manage the same tables."""
+    problems: list[_Problem] = []
+    if raw.default_stage is not None and raw.default_stage not in raw.stages:
+        if raw.stages:
+            close = difflib.get_close_matches(raw.default_stage, list(raw.stages), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            why = f"default_stage '{raw.default_stage}' is not a stage ({hint}stages: {', '.join(raw.stages)})"
+        else:
+            why = "default_stage names a stage, and there is no 'stages' mapping"
+        problems.append(_Problem(("default_stage",), why))
+    targets: dict[tuple[str | None, ...], str] = {}
+    for name, stage in raw.stages.items():
+        at: Loc = ("stages", name)
+        if not STAGE_NAME_RE.match(name):
+            problems.append(
+                _Problem(
+                    at, f"stage name '{name}' must be 1-64 characters of A-Z a-z 0-9 _ -, first a letter or digit", True
+                )
+            )
+        if stage.prefix is not None and not PREFIX_RE.match(stage.prefix):
+            problems.append(
+                _Problem(
+                    (*at, "prefix"), f"prefix '{stage.prefix}' may use only A-Z a-z 0-9 _ . - (it begins table names)"
+                )
+            )
+        if stage.endpoint_url is not None:
+            parsed = urlparse(stage.endpoint_url)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                problems.append(
+                    _Problem(
+                        (*at, "endpoint_url"),
+                        f"endpoint_url '{stage.endpoint_url}' is not an http(s) URL (e.g. http://localhost:8000)",
+                    )
+                )
+        if stage.region is not None and not (ANY_REGION_RE if stage.endpoint_url else REGION_RE).match(stage.region):
+            problems.append(_Problem((*at, "region"), f"region '{stage.region}' is not an AWS region (e.g. us-east-1)"))
+        for key in stage.overrides.tables:
+            if key not in raw.tables:
+                close = difflib.get_close_matches(key, list(raw.tables), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"tables: {', '.join(raw.tables)}"
+                problems.append(
+                    _Problem((*at, "overrides", "tables", key), f"no table '{key}' in the catalog ({hint})", True)
+                )
+        if compare_targets and prefix_option is None:
+            target = (
+                stage.prefix if stage.prefix is not None else raw.prefix,
+                stage.region,
+                stage.profile,
+                stage.endpoint_url,
+            )
+            if target in targets:
+                problems.append(
+                    _Problem(
+                        at,
+                        f"stage '{name}' has the prefix, region, profile and endpoint of stage '{targets[target]}': "
+                        "both would manage the same tables",
+                        True,
+                    )
+                )
+            targets.setdefault(target, name)
+    return problems
+
+
+def _resolve(
+    raw: _RawCatalog, plain: dict[str, Any], name: str | None, prefix_option: str | None, shown: str
+) -> tuple[Catalog | None, list[_Problem]]:
+    """The catalog as stage `name` (None: no stage) has it: its prefix, its overrides merged in layers."""
+    defaults: dict[str, Any] = plain.get("defaults") or {}
+    stage = raw.stages[name] if name is not None else None
+    overrides: dict[str, Any] = dict(plain["stages"][name].get("overrides") or {}) if name is not None else {}
+    per_table: dict[str, Any] = overrides.pop("tables", None) or {}
+    problems: list[_Problem] = []
+    settings = raw.defaults
+    if overrides:
+        staged = _deep_merge(defaults, overrides)
+        try:
+            settings = TableSettings.model_validate(staged)
+            defaults = staged
+        except ValidationError as exc:
+            # Reported where the stage (or defaults) wrote it; the tables are checked without it.
+            problems += _pydantic_problems(exc, ("stages", str(name), "overrides"), TableSettings)
+    if stage is not None and prefix_option is None and stage.prefix is not None:
+        effective_prefix = stage.prefix
+    else:
+        effective_prefix = raw.prefix if prefix_option is None else prefix_option
+    specs, found = _build_specs(raw.tables, defaults, effective_prefix, per_table)
+    problems += found + _semantic_problems(raw, specs)  # on the tables that validated: all problems at once
+    for p in problems:
+        p.stage = name
+    if problems:
+        return None, problems
     return Catalog(
         path=shown,
         prefix=effective_prefix,
         tables=tuple(s for _, s in specs),
         legacy=tuple(raw.legacy),
-        defaults=raw.defaults,
-    )
+        defaults=settings,
+        stage=None
+        if stage is None or name is None
+        else Stage(name=name, region=stage.region, profile=stage.profile, endpoint_url=stage.endpoint_url),
+        stages=tuple(raw.stages),
+    ), []
 
 
 def _build_specs(
-    tables: dict[str, Any], defaults: dict[str, Any], prefix: str
+    tables: dict[str, Any], defaults: dict[str, Any], prefix: str, overrides: Mapping[str, Any] | None = None
 ) -> tuple[list[tuple[str, TableSpec]], list[_Problem]]:
+    """Each table: `defaults`, then the table's own settings, then its stage override (`overrides[key]`)."""
     specs: list[tuple[str, TableSpec]] = []
     problems: list[_Problem] = []
     for key, body in tables.items():
@@ -688,6 +950,8 @@ def _build_specs(
         if reserved:
             continue
         merged = _deep_merge(defaults, body)
+        if overrides and isinstance(overrides.get(key), dict):
+            merged = _deep_merge(merged, overrides[key])
         merged.update(key=key, name=f"{prefix}{key}", env=body.get("env") or _default_env(str(key)))
         try:
             specs.append((key, TableSpec.model_validate(merged)))

@@ -215,12 +215,27 @@ class TableSpec(TableSettings):
             yield lsi.sort_key
 
 
+class Stage(Model):
+    """The stage a catalog was resolved for (`stages.<name>` in tables.yaml, chosen by --stage or
+    `default_stage`): where its tables live. Its prefix and overrides are already applied to the
+    catalog; region, profile and endpoint_url are what the commands connect with unless --region,
+    --profile, --endpoint-url or --local say otherwise (None: the ambient AWS configuration)."""
+
+    name: str
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+
+
 class Catalog(Model):
     path: str
     prefix: str
     tables: tuple[TableSpec, ...]
     legacy: tuple[str, ...] = ()
-    defaults: TableSettings = TableSettings()  # what a table gets unless it says otherwise (import leaves these out)
+    # What a table gets unless it says otherwise (import leaves these out); a stage's overrides merged in.
+    defaults: TableSettings = TableSettings()
+    stage: Stage | None = None  # the stage resolved, None for a catalog without `stages`
+    stages: tuple[str, ...] = ()  # every stage the catalog declares, in its order
 
     def table(self, name: str) -> TableSpec:
         return next(t for t in self.tables if t.name == name)

@@ -24,6 +24,7 @@ from snapinfra_db.cli.options import (
     PrefixOpt,
     ProfileOpt,
     RegionOpt,
+    StageOpt,
     TimeoutOpt,
 )
 from snapinfra_db.errors import SnapinfraError
@@ -65,6 +66,7 @@ def import_(
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
     prefix: PrefixOpt = None,
+    stage: StageOpt = None,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     timeout: TimeoutOpt = None,
 ) -> None:
@@ -91,9 +93,9 @@ def import_(
                     f"{add_to} does not exist: --add-to adds to a catalog; to start one, print it "
                     "(snapinfra-db import ... > FILE)"
                 )
-            base = load(add_to, prefix)
-        elif _given(ctx, "catalog"):
-            base = load(catalog, prefix)
+            base = load(add_to, prefix, stage=stage)
+        elif _given(ctx, "catalog") or stage is not None:
+            base = load(catalog, prefix, stage=stage)
         target = Target(
             prefix=base.prefix if base is not None else (prefix or ""),
             catalog=base,
@@ -101,7 +103,7 @@ def import_(
             prefix_option=prefix,
             overwrite=overwrite,
         )
-        aws = make_aws(region, profile, endpoint_url, parallelism, local)
+        aws = make_aws(region, profile, endpoint_url, parallelism, local, base.stage if base is not None else None)
         result = import_tables(
             aws.dynamodb,
             names or [],

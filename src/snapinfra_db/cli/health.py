@@ -22,6 +22,7 @@ from snapinfra_db.cli.options import (
     PrefixOpt,
     ProfileOpt,
     RegionOpt,
+    StageOpt,
     TableOpt,
     TimeoutOpt,
 )
@@ -36,6 +37,7 @@ def health(
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
     prefix: PrefixOpt = None,
+    stage: StageOpt = None,
     table: TableOpt = None,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     json_output: Annotated[
@@ -73,8 +75,8 @@ def health(
     Exit codes: 0 healthy, 1 unhealthy (or still unhealthy when --wait runs out) or error.
     """
     with handle_errors(timeout):
-        loaded = load(catalog, prefix, table)
-        aws = make_aws(region, profile, endpoint_url, parallelism, local)
+        loaded = load(catalog, prefix, table, stage)
+        aws = make_aws(region, profile, endpoint_url, parallelism, local, loaded.stage)
         from snapinfra_db.ops.health import check, wait_until_healthy
         from snapinfra_db.ops.health_report import HealthReport
         from snapinfra_db.render.health import WaitProgress, health_json, render_health

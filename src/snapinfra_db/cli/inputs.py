@@ -1,6 +1,5 @@
 """What every command builds from its options: the loaded catalog, the AWS session, the plan, the .env mapping."""
 
-
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
@@ -13,17 +12,18 @@ from snapinfra_db.errors import SnapinfraError
 
 if TYPE_CHECKING:
     from snapinfra_db.aws import Aws
-    from snapinfra_db.catalog import Catalog
+    from snapinfra_db.catalog import Catalog, Stage
+    from snapinfra_db.reconcile.live import LiveTable
     from snapinfra_db.reconcile.orphans import OrphanSearch
     from snapinfra_db.reconcile.plan import Plan
 
 
-
-def load(catalog: Path, prefix: str | None, tables: Sequence[str] | None = None) -> Catalog:
-    """The catalog, narrowed to `tables` (--table/-t) when given."""
+def load(catalog: Path, prefix: str | None, tables: Sequence[str] | None = None, stage: str | None = None) -> Catalog:
+    """The catalog as `stage` (--stage, else its default_stage) has it, narrowed to `tables` (--table/-t)
+    when given."""
     from snapinfra_db.catalog import load_catalog
 
-    loaded = load_catalog(catalog, prefix)
+    loaded = load_catalog(catalog, prefix, stage=stage)
     return select_tables(loaded, tables) if tables else loaded
 
 
@@ -55,7 +55,11 @@ def make_aws(
     endpoint_url: str | None,
     parallelism: int = 10,
     local: bool = False,
+    stage: Stage | None = None,
 ) -> Aws:
+    """The session the options describe. A stage's region, profile and endpoint fill in what the command
+    line does not say: an explicit option wins over the stage, and the stage (explicit configuration, in
+    the catalog) wins over the environment's AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL(_DYNAMODB)."""
     from snapinfra_db.aws import Aws, AwsOptions
 
     if local:
@@ -64,10 +68,39 @@ def make_aws(
         from snapinfra_db.local.state import local_endpoint
 
         endpoint_url = local_endpoint()
+    if stage is not None:
+        region = region or stage.region
+        profile = profile or stage.profile
+        endpoint_url = endpoint_url or stage.endpoint_url
     return Aws(AwsOptions(region=region, profile=profile, endpoint_url=endpoint_url, parallelism=parallelism))
 
 
+def account_label(aws: Aws) -> str | None:
+    """Whose tables these are, for plan's heading: the AWS account id (STS GetCallerIdentity) on AWS,
+    "local" on a local endpoint, None when it cannot be told (another endpoint, STS refused)."""
+    if aws.options.effective_endpoint:
+        return "local" if aws.options.is_local else None
+    try:
+        return str(aws.sts.get_caller_identity()["Account"])
+    except Exception:  # the heading says "account unknown"; the plan itself does not depend on it
+        return None
+
+
+def stage_heading(catalog: Catalog, aws: Aws) -> str:
+    """plan's and apply's first line for a catalog resolved for a stage: the stage, region, account, prefix."""
+    from snapinfra_db.render.plan import stage_line
+
+    assert catalog.stage is not None
+    endpoint = aws.options.effective_endpoint
+    return stage_line(catalog.stage.name, aws.region, account_label(aws), endpoint, catalog.prefix)
+
+
 def make_plan(catalog: Catalog, aws: Aws, parallelism: int) -> Plan:
+    return read_and_plan(catalog, aws, parallelism)[0]
+
+
+def read_and_plan(catalog: Catalog, aws: Aws, parallelism: int) -> tuple[Plan, dict[str, LiveTable | None]]:
+    """The plan, and the live state it was made from (what a saved plan fingerprints)."""
     from snapinfra_db.reconcile.capabilities import not_applied
     from snapinfra_db.reconcile.diff import diff_catalog
     from snapinfra_db.reconcile.live import read_tables, unsupported_at_endpoint
@@ -76,9 +109,7 @@ def make_plan(catalog: Catalog, aws: Aws, parallelism: int) -> Plan:
     live = read_tables(aws.dynamodb, [t.name for t in catalog.tables], parallelism, aws.key_manager_lookup)
     # Probe only a custom endpoint: AWS itself implements every setting.
     unsupported = unsupported_at_endpoint(aws.dynamodb, live, probe=endpoint is not None)
-    return diff_catalog(catalog, live, not_applied(endpoint) | unsupported)
-
-
+    return diff_catalog(catalog, live, not_applied(endpoint) | unsupported), live
 
 
 @contextmanager
@@ -112,5 +143,3 @@ def env_mapping(catalog: Catalog, aws: Aws) -> dict[str, str]:
     if aws.options.effective_endpoint:
         mapping["AWS_ENDPOINT_URL_DYNAMODB"] = aws.options.effective_endpoint
     return mapping
-
-

@@ -65,6 +65,17 @@ def local(
     ] = EngineName.AUTO,
     catalog: CatalogOpt = DEFAULT_CATALOG,
     prefix: PrefixOpt = None,
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            "--stage",
+            envvar="SNAPINFRA_DB_STAGE",
+            metavar="NAME",
+            help="Apply this stage of the catalog (its prefix and overrides; never its region, profile or "
+            "endpoint: local is local). Default: the catalog's default_stage.",
+            show_default=False,
+        ),
+    ] = None,
     no_apply: Annotated[
         bool, typer.Option("--no-apply", help="Start the engine only; do not apply the catalog.")
     ] = False,
@@ -82,7 +93,8 @@ def local(
 
         if in_memory and db_path is not None:
             raise LocalError("--in-memory and --db-path contradict each other: pass one")
-        loaded = None if no_apply else load(catalog, prefix)  # a bad catalog fails before anything starts
+        # A bad catalog fails before anything starts.
+        loaded = None if no_apply else load(catalog, prefix, stage=stage)
 
         started = start(port, engine=engine.value, jar=jar, in_memory=in_memory, db_path=db_path, detach=detach)
         record = started.record

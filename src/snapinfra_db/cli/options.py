@@ -32,6 +32,18 @@ PrefixOpt = Annotated[
     str | None,
     typer.Option("--prefix", help="Table-name prefix instead of the catalog's (e.g. snapinfra-staging-)."),
 ]
+StageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--stage",
+        envvar="SNAPINFRA_DB_STAGE",
+        metavar="NAME",
+        help="The catalog's stage (stages.NAME in tables.yaml): its prefix, region, profile, endpoint and "
+        "overrides. Default: the catalog's default_stage. --prefix, --region, --profile, --endpoint-url and "
+        "--local still win over the stage's.",
+        show_default=False,
+    ),
+]
 # Every table of a catalog at once: DynamoDB's own waits (CREATING, backfills) overlap instead of
 # queueing behind each other; 50 leaves AWS's quota of concurrent table operations far away.
 DEFAULT_PARALLELISM = 50

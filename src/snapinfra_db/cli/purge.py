@@ -27,6 +27,7 @@ from snapinfra_db.cli.options import (
     PrefixOpt,
     ProfileOpt,
     RegionOpt,
+    StageOpt,
     TableOpt,
     TimeoutOpt,
     YesOpt,
@@ -132,6 +133,7 @@ def purge_legacy(
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
+    stage: StageOpt = None,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
@@ -149,7 +151,7 @@ def purge_legacy(
     or failed (or nothing was confirmed).
     """
     with handle_errors(timeout):
-        loaded = load(catalog, None)
+        loaded = load(catalog, None, stage=stage)
         names = {t.name for t in loaded.tables}
         clash = [n for n in loaded.legacy if n in names]
         if clash:
@@ -157,7 +159,7 @@ def purge_legacy(
         if not loaded.legacy:
             err.print(f"{catalog}: no legacy tables listed: nothing to purge")
             return
-        aws = make_aws(region, profile, endpoint_url, parallelism, local)
+        aws = make_aws(region, profile, endpoint_url, parallelism, local, loaded.stage)
         run_purge(
             command="purge-legacy",
             tables=list(loaded.legacy),
@@ -183,6 +185,7 @@ def destroy(
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
     prefix: PrefixOpt = None,
+    stage: StageOpt = None,
     table: TableOpt = None,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     yes: YesOpt = False,
@@ -203,8 +206,8 @@ def destroy(
     chosen table is gone, 1 if any was refused or failed.
     """
     with handle_errors(timeout):
-        loaded = load(catalog, prefix, table)
-        aws = make_aws(region, profile, endpoint_url, parallelism, local)
+        loaded = load(catalog, prefix, table, stage)
+        aws = make_aws(region, profile, endpoint_url, parallelism, local, loaded.stage)
         run_purge(
             command="destroy",
             tables=[t.name for t in loaded.tables],
@@ -239,6 +242,27 @@ def restore_export(
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
+    catalog: Annotated[
+        Path,
+        typer.Option(
+            "--catalog",
+            "-c",
+            envvar="SNAPINFRA_DB_CATALOG",
+            help="The catalog whose --stage says where to restore (read only with --stage).",
+            show_default=True,
+        ),
+    ] = DEFAULT_CATALOG,
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            "--stage",
+            envvar="SNAPINFRA_DB_STAGE",
+            metavar="NAME",
+            help="Restore into this stage of the catalog: its region, profile and endpoint (the export names the "
+            "tables). Default: none, not even default_stage: without --stage the catalog is not read.",
+            show_default=False,
+        ),
+    ] = None,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     json_output: JsonOpt = False,
     wait_timeout: Annotated[
@@ -268,7 +292,8 @@ def restore_export(
             fail(f"{directory} has no export of {', '.join(unknown)} (exports there: {', '.join(available) or 'none'})")
         if as_name and len(chosen) != 1:
             fail("--as renames one table: pick it with --table")
-        aws = make_aws(region, profile, endpoint_url, parallelism, local)
+        where = load(catalog, None, stage=stage).stage if stage is not None else None
+        aws = make_aws(region, profile, endpoint_url, parallelism, local, where)
         outcome = restore_tables(
             aws.dynamodb,
             directory,

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from snapinfra_db.cli.application import app, confirm, err, fail, handle_errors, interrupted, out
-from snapinfra_db.cli.inputs import env_mapping, load, make_aws, make_plan, orphans_meanwhile
+from snapinfra_db.cli.inputs import (
+    env_mapping,
+    load,
+    make_aws,
+    make_plan,
+    orphans_meanwhile,
+    read_and_plan,
+    stage_heading,
+)
 from snapinfra_db.cli.options import (
     DEFAULT_CATALOG,
     DEFAULT_PARALLELISM,
@@ -21,6 +30,7 @@ from snapinfra_db.cli.options import (
     PrefixOpt,
     ProfileOpt,
     RegionOpt,
+    StageOpt,
     TableOpt,
     TimeoutOpt,
     YesOpt,
@@ -37,12 +47,21 @@ if TYPE_CHECKING:
 
 
 @app.command()
-def validate(catalog: CatalogOpt = DEFAULT_CATALOG, prefix: PrefixOpt = None) -> None:
-    """Check the catalog offline (no AWS calls). Exit 0 if valid, 1 with FILE:LINE:COL errors if not."""
+def validate(catalog: CatalogOpt = DEFAULT_CATALOG, prefix: PrefixOpt = None, stage: StageOpt = None) -> None:
+    """Check the catalog offline (no AWS calls): every stage, or only --stage's. Exit 0 if valid, 1 with
+    FILE:LINE:COL errors if not."""
     with handle_errors():
-        loaded = load(catalog, prefix)
+        from snapinfra_db.catalog import load_every_stage
+
+        every = load_every_stage(catalog, prefix) if stage is None else (load(catalog, prefix, stage=stage),)
+        loaded = every[0]
         indexes = sum(len(t.global_indexes) for t in loaded.tables)
-        err.print(f"{catalog}: ok ({len(loaded.tables)} tables, {indexes} global indexes, {len(loaded.legacy)} legacy)")
+        counts = f"{len(loaded.tables)} tables, {indexes} global indexes, {len(loaded.legacy)} legacy"
+        if stage is not None and loaded.stage is not None:
+            counts = f"stage {loaded.stage.name}: {counts}"
+        elif loaded.stage is not None:
+            counts = f"{len(every)} stages: {', '.join(loaded.stages)}; {counts}"
+        err.print(f"{catalog}: ok ({counts})", markup=False)
 
 
 @app.command()
@@ -53,6 +72,7 @@ def plan(
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
     prefix: PrefixOpt = None,
+    stage: StageOpt = None,
     table: TableOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON document.")] = False,
     detailed_exitcode: Annotated[
@@ -72,6 +92,16 @@ def plan(
     ] = False,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
     timeout: TimeoutOpt = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Also save the plan to FILE (0600; the same JSON as --json), with what it was made from: the "
+            "catalog's digest, prefix and stage, endpoint, region and account, and each table's live state. "
+            "`apply FILE` applies exactly it, or refuses if anything moved since.",
+        ),
+    ] = None,
 ) -> None:
     """Show what apply would change, and the orphans: tables carrying the catalog's ManagedBy tag that the
     catalog does not name (apply keeps them; apply --prune deletes them). Reads live DynamoDB; changes nothing.
@@ -81,17 +111,49 @@ def plan(
     """
     with handle_errors(timeout):
         check_prune(prune, table)
-        loaded = load(catalog, prefix, table)
-        aws = make_aws(region, profile, endpoint_url, parallelism, local)
+        if prune and out_file is not None:
+            raise SnapinfraError(
+                "--out and --prune do not go together: a saved plan never deletes tables (apply --prune does, "
+                "after its own confirmation); save the plan without --prune"
+            )
+        from snapinfra_db.cli.saved import catalog_digest, made_from
+
+        saving = json_output or out_file is not None
+        digest = catalog_digest(catalog) if saving else None  # before it is read: made_from checks it again
+        loaded = load(catalog, prefix, table, stage)
+        aws = make_aws(region, profile, endpoint_url, parallelism, local, loaded.stage)
         with orphans_meanwhile(loaded, aws, parallelism, look=not table) as orphans_found:
-            the_plan = make_plan(loaded, aws, parallelism)
+            the_plan, live = read_and_plan(loaded, aws, parallelism)
             orphans = orphans_found()
         from snapinfra_db.render.plan import plan_json, render_plan
 
+        made = None
+        if saving:
+            made = made_from(
+                catalog_path=catalog,
+                digest_before=digest,
+                catalog=loaded,
+                prefix_option=prefix,
+                prune=prune,
+                aws=aws,
+                live=live,
+                account_required=out_file is not None,
+            )
         if json_output:
-            print(plan_json(the_plan, orphans, prune))
+            print(plan_json(the_plan, orphans, prune, made))
         else:
+            if loaded.stage is not None:
+                out.print(stage_heading(loaded, aws), markup=False)
             render_plan(out, the_plan, orphans, prune)
+        if out_file is not None and made is not None:
+            from snapinfra_db.cli.saved import save_plan
+
+            save_plan(out_file, plan_json(the_plan, orphans, prune, made))
+            err.print(
+                f"Saved the plan to {out_file}: `snapinfra-db apply {out_file}` applies exactly these actions, "
+                "or nothing if anything moved since.",
+                markup=False,
+            )
         blocked = [c.table for c in the_plan.changes if c.action == "blocked"]
         if blocked:
             # terraform's convention: a plan that cannot be applied is an error, not "changes".
@@ -111,12 +173,25 @@ def check_prune(prune: bool, table: list[str] | None) -> None:
 
 @app.command()
 def apply(
+    ctx: typer.Context,
+    plan_file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="PLANFILE",
+            help="A saved plan (plan --out FILE, or plan --json's output): apply exactly it, without asking, "
+            "after checking that nothing moved since it was made (the catalog file, prefix and stage, endpoint, "
+            "region and account, each table's live state); if anything did, change nothing, name it, exit 1. "
+            "The catalog is the file the plan names unless --catalog is given.",
+            show_default=False,
+        ),
+    ] = None,
     catalog: CatalogOpt = DEFAULT_CATALOG,
     region: RegionOpt = None,
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
     prefix: PrefixOpt = None,
+    stage: StageOpt = None,
     table: TableOpt = None,
     yes: YesOpt = False,
     parallelism: ParallelismOpt = DEFAULT_PARALLELISM,
@@ -136,7 +211,8 @@ def apply(
     disable_deletion_protection: DisableProtectionOpt = False,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """Plan, show the plan, ask, then converge live DynamoDB to the catalog (or the tables --table names).
+    """Plan, show the plan, ask, then converge live DynamoDB to the catalog (or the tables --table names);
+    or, given PLANFILE, apply that saved plan as it was reviewed, or nothing if anything moved since.
 
     Never deletes a table without --prune, never touches a table outside the catalog but the orphans
     --prune deletes (each after its copy: --export-dir / --backup; see destroy). Exit 0 when everything
@@ -149,13 +225,32 @@ def apply(
             raise SnapinfraError(
                 "--export-dir, --backup/--no-backup and --disable-deletion-protection only apply to --prune"
             )
-        loaded = load(catalog, prefix, table)
-        aws = make_aws(region, profile, endpoint_url, parallelism, local)
+        if plan_file is not None:
+            given = option_given(ctx, "catalog")
+            apply_saved_plan(
+                plan_file,
+                catalog if given else None,
+                prefix,
+                stage,
+                table,
+                prune,
+                region,
+                profile,
+                endpoint_url,
+                local,
+                parallelism,
+                wait_timeout,
+            )
+            return
+        loaded = load(catalog, prefix, table, stage)
+        aws = make_aws(region, profile, endpoint_url, parallelism, local, loaded.stage)
         with orphans_meanwhile(loaded, aws, parallelism, look=not table) as orphans_found:
             the_plan = make_plan(loaded, aws, parallelism)
             orphans = orphans_found()
         from snapinfra_db.render.plan import render_plan
 
+        if loaded.stage is not None:
+            out.print(stage_heading(loaded, aws), markup=False)
         render_plan(out, the_plan, orphans, prune)
         if the_plan.has_changes:
             if not any(c.steps for c in the_plan.changes):
@@ -180,6 +275,60 @@ def apply(
                 json_output=False,
                 wait_timeout=wait_timeout,
             )
+
+
+def option_given(ctx: typer.Context, name: str) -> bool:
+    """Whether option `name` was given (on the command line or in its environment variable)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def apply_saved_plan(
+    plan_file: Path,
+    catalog: Path | None,
+    prefix: str | None,
+    stage: str | None,
+    table: list[str] | None,
+    prune: bool,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    local: bool,
+    parallelism: int,
+    wait_timeout: float,
+) -> None:
+    """apply PLANFILE: the saved plan's steps, exactly, once cli.saved found nothing moved since it was made."""
+    if table or prune:
+        raise SnapinfraError(
+            f"{'--table' if table else '--prune'} does not go with a saved plan: it applies the tables it was made "
+            "for, and never deletes tables"
+        )
+    from snapinfra_db.cli.saved import checked_saved_plan
+    from snapinfra_db.render.plan import render_plan
+
+    loaded, aws, the_plan, made = checked_saved_plan(
+        plan_file,
+        catalog=catalog,
+        prefix=prefix,
+        stage=stage,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+        local=local,
+        parallelism=parallelism,
+    )
+    err.print(
+        f"Applying the saved plan {plan_file} (made {made.made_at:%Y-%m-%d %H:%M:%S} UTC): the catalog and the "
+        f"{len(made.live)} table(s) it plans are as they were then.",
+        markup=False,
+    )
+    if loaded.stage is not None:
+        out.print(stage_heading(loaded, aws), markup=False)
+    render_plan(out, the_plan)
+    if the_plan.has_changes:
+        if not any(c.steps for c in the_plan.changes):
+            fail("nothing can be applied: every change is blocked (see above)")
+        run_plan(loaded, aws, the_plan, parallelism, wait_timeout)
 
 
 def run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_timeout: float) -> None:
@@ -229,14 +378,15 @@ def env(
     endpoint_url: EndpointOpt = None,
     local: LocalOpt = False,
     prefix: PrefixOpt = None,
+    stage: StageOpt = None,
     output_format: Annotated[str, typer.Option("--format", help="dotenv or json.")] = "dotenv",
 ) -> None:
     """Print the backend's .env lines: one NAME=table per table, AWS_REGION (and the endpoint, if any)."""
     with handle_errors():
         if output_format not in ("dotenv", "json"):
             raise SnapinfraError(f"--format must be dotenv or json, not '{output_format}'")
-        loaded = load(catalog, prefix)
-        mapping = env_mapping(loaded, make_aws(region, profile, endpoint_url, local=local))
+        loaded = load(catalog, prefix, stage=stage)
+        mapping = env_mapping(loaded, make_aws(region, profile, endpoint_url, local=local, stage=loaded.stage))
         if output_format == "json":
             import json
 

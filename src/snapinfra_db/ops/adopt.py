@@ -225,6 +225,8 @@ def import_tables(
         original = _read(target.add_to)
         text = add_tables(original, entries)
         shown, prefix = target.add_to, target.prefix_option
+        # Checked as the stage it was imported for: its prefix and overrides are what the entries leave out.
+        stage = catalog.stage.name if catalog is not None and catalog.stage is not None else None
         if not keeps_layout(original):
             notes.append(
                 f"the YAML writer also re-laid out parts of {target.add_to} that import did not change "
@@ -234,8 +236,8 @@ def import_tables(
         count = f"{len(entries)} table(s)" + (f" from {endpoint}" if endpoint else "")
         header = f"Imported by `snapinfra-db import`: {count}."
         text = new_catalog(entries, target.prefix, defaults if catalog is not None else None, header)
-        shown, prefix = Path("(imported catalog)"), None
-    written = load_catalog(shown, prefix, text=text)
+        shown, prefix, stage = Path("(imported catalog)"), None, None
+    written = load_catalog(shown, prefix, stage=stage, text=text)
     _check_round_trip(written, tables, notes)
     if target.add_to is not None:
         write_atomically(target.add_to, text)

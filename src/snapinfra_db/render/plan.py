@@ -15,6 +15,7 @@ from snapinfra_db.reconcile.plan import (
 
 if TYPE_CHECKING:
     from snapinfra_db.reconcile.orphans import Orphan, OrphanSearch
+    from snapinfra_db.reconcile.saved import MadeFrom
 
 SYMBOL_STYLE = {"+": "green", "-": "red", "~": "yellow", "-/+": "red", "!": "magenta"}
 ACTION_SYMBOL = {"create": "+", "update": "~", "blocked": "!"}
@@ -42,6 +43,13 @@ def render_plan(console: Console, plan: Plan, orphans: OrphanSearch | None = Non
     unsupported = sorted({s.value for t in plan.tables for s in t.unsupported})
     if unsupported:
         console.print(f"[dim]Not supported by this endpoint (left as is): {escape(', '.join(unsupported))}[/dim]")
+
+
+def stage_line(stage: str, region: str, account: str | None, endpoint: str | None, prefix: str) -> str:
+    """The heading of a stage's plan: `Stage prod: region eu-west-1, account 123456789012, prefix snapinfra-`.
+    `account`: the id, "local" (a local endpoint) or None (unknown); a custom endpoint is named."""
+    where = f"account {account or 'unknown'}" + (f" ({endpoint})" if endpoint else "")
+    return f"Stage {stage}: region {region}, {where}, prefix {prefix}"
 
 
 def render_change(console: Console, change: TableChange) -> None:
@@ -72,11 +80,17 @@ def plan_summary_line(plan: Plan, to_prune: int = 0) -> str:
     return "Plan: " + ", ".join(parts) + f" ({s['steps']} call(s) to DynamoDB)."
 
 
-def plan_json(plan: Plan, orphans: OrphanSearch | None = None, prune: bool = False) -> str:
+def plan_json(
+    plan: Plan, orphans: OrphanSearch | None = None, prune: bool = False, made_from: MadeFrom | None = None
+) -> str:
+    """The plan as one JSON document; with `made_from` (what it was made from: catalog digest, target,
+    live fingerprints) it is also a saved plan that `apply FILE` reads back."""
     data = plan.to_json()
     summary = data.pop("summary")
     data["orphans"] = orphans_json(orphans, prune)
     data["summary"] = summary
+    if made_from is not None:
+        data["made_from"] = made_from.model_dump(mode="json")
     return json.dumps(data, indent=2, sort_keys=False)
 
 
