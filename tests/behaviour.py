@@ -80,6 +80,13 @@ Knobs (``Behaviour``, all off by default; change them with ``behaviour.update(..
                               forwarded), "bad-crc" (real body, wrong ``x-amz-crc32``), "hang" (no
                               answer for ``hang_for`` s or until the proxy stops), "close" (connection
                               closed without an answer).
+    ``answer``                {operation: body}: answer that operation with ``body`` (str or bytes), well
+                              framed: the call is forwarded first (the change does happen upstream), then
+                              ``body`` goes back as HTTP 200, ``application/x-amz-json-1.0``, with a
+                              correct ``x-amz-crc32``, so botocore parses it as the operation's answer
+                              (a fuzz test's wrong answers), whatever the engine answered (an error
+                              included: a NextToken the engine never issued). An operation is either
+                              ``malformed`` or ``answer``ed, not both.
 
 Simulated time is per table name and lives in the proxy (creation, updates, index creation, SSE
 and TTL changes); DeleteTable forgets it. The proxy counts what it saw: ``calls`` (operation ->
@@ -179,6 +186,7 @@ class Behaviour:
     ignore: set[str] = field(default_factory=set)
     ignore_on_create: set[str] = field(default_factory=set)
     malformed: dict[str, str] = field(default_factory=dict)
+    answer: dict[str, str | bytes] = field(default_factory=dict)
     hang_for: float = 30.0
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
@@ -192,6 +200,12 @@ class Behaviour:
         bad = {op: mode for op, mode in self.malformed.items() if mode not in MALFORMED_MODES}
         if bad:
             raise ValueError(f"malformed: unknown modes {bad} (known: {sorted(MALFORMED_MODES)})")
+        not_bodies = sorted(op for op, body in self.answer.items() if not isinstance(body, str | bytes))
+        if not_bodies:
+            raise ValueError(f"answer: bodies must be str or bytes: {not_bodies}")
+        both = sorted(set(self.answer) & set(self.malformed))
+        if both:
+            raise ValueError(f"answer: {both} also malformed (one or the other)")
 
     def update(self, **knobs: Any) -> None:
         """Change knobs atomically (thread-safe), e.g. ``update(latency=0.1, throttle={"ListTables": 2})``."""
@@ -202,7 +216,7 @@ class Behaviour:
         with self._lock:
             old = {name: getattr(self, name) for name in knobs}
             for name, value in knobs.items():
-                if name in ("ignore", "ignore_on_create", "throttle", "malformed"):
+                if name in ("ignore", "ignore_on_create", "throttle", "malformed", "answer"):
                     value = type(getattr(self, name))(value)
                 setattr(self, name, value)
             try:
@@ -220,6 +234,7 @@ class Behaviour:
             values["ignore"] = set(self.ignore)
             values["ignore_on_create"] = set(self.ignore_on_create)
             values["malformed"] = dict(self.malformed)
+            values["answer"] = dict(self.answer)
             return Behaviour(**values)
 
     def take_throttle(self, operation: str, rng: random.Random) -> bool:
@@ -549,7 +564,18 @@ class BehaviourProxy:
                 self.events.append(Event(start, time.monotonic(), operation, table, status, error))
 
     def _answer(self, handler: _Handler, operation: str, reply: _Reply, knobs: Behaviour) -> tuple[int, str]:
-        """Send ``reply``, spoilt as ``knobs.malformed`` asks. Returns (status sent, error code)."""
+        """Send ``reply``, spoilt as ``knobs.malformed`` asks (or replaced by ``knobs.answer``). Returns (status
+        sent, error code)."""
+        given = knobs.answer.get(operation)
+        if given is not None:
+            body = given.encode() if isinstance(given, str) else given
+            headers = [
+                ("Content-Type", JSON_CONTENT_TYPE),
+                ("x-amzn-RequestId", uuid.uuid4().hex.upper()),
+                ("x-amz-crc32", str(zlib.crc32(body))),
+            ]
+            self._send(handler, _Reply(200, "OK", headers, body))
+            return 200, ""
         mode = knobs.malformed.get(operation)
         if mode is None or (mode != "html" and reply.status >= 500):
             self._send(handler, reply)

@@ -527,6 +527,32 @@ def test_malformed_answers_through_boto3(clean_moto: str) -> None:
         }
 
 
+def test_answer_forwards_the_call_then_sends_the_given_body_well_framed(clean_moto: str) -> None:
+    listed = '{"TableNames": ["not-really", 7]}'
+    answer = {"CreateTable": b"{}", "ListTables": listed, "DescribeTable": '{"Table": {"TableName": "nowhere"}}'}
+    with proxy_for(clean_moto, answer=answer) as proxy:
+        ddb = client(proxy.url)  # no retries: a wrong checksum would fail the call
+        with pytest.raises(KeyError, match="TableDescription"):
+            create_table(ddb, "given")
+        # The answer was replaced, not the call: the table exists.
+        assert client(clean_moto).describe_table(TableName="given")["Table"]["TableName"] == "given"
+        assert ddb.list_tables()["TableNames"] == ["not-really", 7]  # botocore parses what it is given
+        # The engine's error (no such table) is replaced too.
+        assert ddb.describe_table(TableName="nowhere")["Table"] == {"TableName": "nowhere"}
+        response = raw_call(proxy.url, "ListTables")
+        body = response.read()
+        assert (response.status, body) == (200, listed.encode())
+        assert response.getheader("Content-Type") == "application/x-amz-json-1.0"
+        assert response.getheader("x-amz-crc32") == str(zlib.crc32(body))
+        proxy.behaviour.update(answer={})
+        assert ddb.list_tables()["TableNames"] == ["given"]
+        assert proxy.calls == {"CreateTable": 1, "ListTables": 3, "DescribeTable": 1}
+    with pytest.raises(ValueError, match="answer"):
+        Behaviour(answer={"ListTables": {"TableNames": []}})
+    with pytest.raises(ValueError, match="answer"):
+        Behaviour(answer={"ListTables": "{}"}, malformed={"ListTables": "empty"})
+
+
 def test_stop_releases_hanging_calls_and_closes_the_port(clean_moto: str) -> None:
     proxy = BehaviourProxy(clean_moto, Behaviour(malformed={"ListTables": "hang"}, hang_for=60.0)).start()
     failures: list[BaseException] = []

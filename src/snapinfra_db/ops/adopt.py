@@ -17,13 +17,13 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from snapinfra_db.catalog import Catalog, PointInTimeRecovery, Stream, TableSettings, TableSpec, load_catalog
 from snapinfra_db.catalog.writer import add_tables, default_env, keeps_layout, new_catalog, table_entry
 from snapinfra_db.errors import SnapinfraError
 from snapinfra_db.reconcile.diff import diff_table
-from snapinfra_db.reconcile.live import LiveTable, as_spec, read_tables
+from snapinfra_db.reconcile.live import LiveTable, as_spec, list_table_names, read_tables
 from snapinfra_db.reconcile.plan import TagTable
 
 if TYPE_CHECKING:
@@ -54,18 +54,6 @@ class ImportResult:
     replaced: list[str] = field(default_factory=list)  # those of them --overwrite replaced in add_to
     written: Path | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def list_table_names(client: DynamoDBClient) -> list[str]:
-    """Every table the endpoint lists (ListTables, every page)."""
-    names: list[str] = []
-    kwargs: dict[str, Any] = {}
-    while True:
-        page = client.list_tables(**kwargs)
-        names.extend(page.get("TableNames", []))
-        if not page.get("LastEvaluatedTableName"):
-            return names
-        kwargs["ExclusiveStartTableName"] = page["LastEvaluatedTableName"]
 
 
 def spec_from_live(live: LiveTable, key: str, defaults: TableSettings) -> TableSpec:

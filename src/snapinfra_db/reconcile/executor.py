@@ -35,7 +35,7 @@ from snapinfra_db.catalog import Setting, TableSpec
 from snapinfra_db.errors import error_code
 from snapinfra_db.reconcile.diff import diff_table
 from snapinfra_db.reconcile.events import ApplyEvent, ApplyResult, EventKind
-from snapinfra_db.reconcile.live import LiveTable, describe, read_table, reflect
+from snapinfra_db.reconcile.live import LiveTable, describe, read_again, read_table, reflect
 from snapinfra_db.reconcile.plan import (
     DisableTtl,
     EnableTtl,
@@ -143,6 +143,14 @@ def _concern(step: Step) -> tuple[str, str]:
     return ("op", step.op)
 
 
+# The part of a table, besides DescribeTable's answer, that a step's call changes (live.FACETS): after
+# the step, the re-read asks for that part again, and for nothing else DescribeTable does not answer.
+FACET_OF: dict[Setting, str] = {Setting.TTL: "ttl", Setting.POINT_IN_TIME_RECOVERY: "pitr", Setting.TAGS: "tags"}
+# What a table CreateTable has just made has, whatever the request: no TTL (UpdateTimeToLive is a call
+# of its own) and no PITR. What a request may carry and an endpoint may drop (tags) is read back.
+NEW_TABLE_TTL = {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}
+
+
 # Steps whose call is not UpdateTable (UpdateTimeToLive, UpdateContinuousBackups, TagResource): they
 # need the table ACTIVE, not its indexes, so they run while an index builds or backfills (minutes to
 # hours) instead of after it. Index changes stay one per UpdateTable, each waited for.
@@ -184,6 +192,13 @@ class Executor:
         self.stop = threading.Event()
         # Every wait of every worker sleeps on this clock: Ctrl-C sets `stop` and they all end at once.
         self.clock = Clock(self.stop)
+        # Per table (each is worked on by one thread only): the last read, and the facets (live.FACETS)
+        # a call of this apply may have changed since. No entry: read everything (the first read, the
+        # plan guard, and after a refusal that may mean someone else changed the table).
+        self._last: dict[str, LiveTable] = {}
+        self._stale: dict[str, set[str]] = {}
+        # CreateTable's own answer: the first "poll" of a table this apply just created.
+        self._created: dict[str, dict[str, Any]] = {}
 
     # -- public ------------------------------------------------------------------------------
 
@@ -308,6 +323,7 @@ class Executor:
         try:
             self._execute(name, live, step)
         except Exception as exc:
+            self._forget(name)  # refused: read everything again, someone else may have changed the table
             if may_be_already_so(step, exc) and self._already_so(name, spec, step):
                 return step, True
             if error_code(exc) == "ValidationException" and "Time to live has been modified" in str(exc):
@@ -375,14 +391,46 @@ class Executor:
         with self._not_applied_lock:
             early = name not in self._wait_for_indexes
         live = self._wait_ready(name, indexes=not early)
-        fresh = diff_table(spec, live, self.not_applied)
+        fresh = self._settled(name, diff_table(spec, live, self.not_applied))
         if live is None or live.accepts_updates or fresh.action == "blocked":
             return live, fresh
         now = tuple(s for s in fresh.steps if isinstance(s, INDEPENDENT_OF_INDEXES))
         if now:
             return live, fresh.model_copy(update={"steps": now})
         live = self._wait_ready(name, indexes=True)
-        return live, diff_table(spec, live, self.not_applied)
+        return live, self._settled(name, diff_table(spec, live, self.not_applied))
+
+    def _settled(self, name: str, fresh: TableChange) -> TableChange:
+        """A facet changed by a call of this apply stays stale (read again) until a diff no longer asks
+        for anything of it: its effect may take a moment to show (eventual consistency)."""
+        stale = self._stale.get(name)
+        if stale:
+            asked = {FACET_OF.get(s.setting) for s in fresh.steps if s.setting is not None}
+            stale &= asked
+        return fresh
+
+    def _forget(self, name: str) -> None:
+        """The next read of `name` reads everything."""
+        self._stale.pop(name, None)
+        self._last.pop(name, None)
+        self._created.pop(name, None)
+
+    def _changed(self, name: str, step: Step, answer: Any) -> None:
+        """After `step`'s call succeeded: what the next read of `name` must ask again."""
+        if step.op == "create_table":
+            description = answer.get("TableDescription") if isinstance(answer, dict) else None
+            if isinstance(description, dict) and description.get("TableName") == name:
+                self._created[name] = description
+                try:
+                    self._last[name] = reflect(description, NEW_TABLE_TTL, None, None)
+                except (KeyError, TypeError, AttributeError, ValueError):  # not a usable answer: read all
+                    self._forget(name)
+                    return
+                self._stale[name] = {"pitr", "tags"}
+            return
+        facet = FACET_OF.get(step.setting) if step.setting is not None else None
+        if name in self._stale and facet is not None:
+            self._stale[name].add(facet)
 
     @property
     def not_applied(self) -> frozenset[Setting]:
@@ -391,6 +439,10 @@ class Executor:
             return frozenset(self._not_applied)
 
     def _execute(self, name: str, live: LiveTable | None, step: Step) -> None:
+        self._changed(name, step, self._call(name, live, step))
+
+    def _call(self, name: str, live: LiveTable | None, step: Step) -> Any:
+        """Make `step`'s call; return DynamoDB's answer."""
         operation, params = step_request(name, live.arn if live else "", step)
         if live is not None and live.endpoint_kind == "ddblocal" and operation == "update_table":
             # DynamoDB Local resets deletion protection to off on any UpdateTable that does not
@@ -398,8 +450,7 @@ class Executor:
             params.setdefault("DeletionProtectionEnabled", live.deletion_protection)
         call = getattr(self.client, operation)
         if not isinstance(step, UpdatePitr):
-            call(**params)
-            return
+            return call(**params)
 
         # PITR can be refused for minutes after CreateTable while backups are being enabled.
         def not_ready(exc: BaseException) -> bool:
@@ -408,7 +459,7 @@ class Executor:
         def retrying(exc: BaseException, delay: float) -> None:
             self._emit(name, "retry", "backups are still being enabled for the table; retrying PITR")
 
-        retry(lambda: call(**params), PITR_NOT_READY, retryable=not_ready, clock=self.clock, on_retry=retrying)
+        return retry(lambda: call(**params), PITR_NOT_READY, retryable=not_ready, clock=self.clock, on_retry=retrying)
 
     def _wait_ready(self, name: str, indexes: bool = True) -> LiveTable | None:
         """Poll DescribeTable along the status curve until the table (and, with `indexes`, every index)
@@ -418,14 +469,15 @@ class Executor:
         def ready() -> tuple[LiveTable | None] | None:
             # The answer is wrapped: None means "not yet" to wait_for, but a missing table is an answer.
             nonlocal reason
-            description = describe(self.client, name)
+            # Right after CreateTable its answer is the first look (DynamoDB Local's tables are ACTIVE at once).
+            description = self._created.pop(name, None) or describe(self.client, name)
             if description is None:
                 return (None,)
             snapshot = reflect(description, None, None, None)
             if snapshot.accepts_updates or (not indexes and snapshot.status == "ACTIVE"):
                 if reason:
                     self._emit(name, "wait", "ACTIVE")
-                return (read_table(self.client, name, description),)  # describe once, not twice
+                return (self._read(name, description),)
             if snapshot.busy_reason() != reason:
                 reason = snapshot.busy_reason()
                 self._emit(name, "wait", reason)
@@ -438,6 +490,19 @@ class Executor:
                 f"still {reason} after {self.status.timeout:.0f}s; DynamoDB carries on in the background: "
                 "run apply again later"
             ) from None
+        return live
+
+    def _read(self, name: str, description: dict[str, Any]) -> LiveTable | None:
+        """The table, from DescribeTable's `description` and the other calls: all of them the first
+        time, then only those whose part a call of this apply may have changed (see _changed)."""
+        keep, stale = self._last.get(name), self._stale.get(name)
+        if keep is None or stale is None:
+            live = read_table(self.client, name, description)
+            self._stale[name] = set()
+        else:
+            live = read_again(self.client, description, stale, keep)
+        if live is not None:
+            self._last[name] = live
         return live
 
 

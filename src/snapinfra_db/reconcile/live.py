@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, as_completed
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
@@ -131,11 +132,14 @@ def _keys(key_schema: Iterable[dict[str, Any]], types: dict[str, Any]) -> tuple[
     sort: KeyAttribute | None = None
     for element in key_schema:
         attr = KeyAttribute(name=element["AttributeName"], type=types.get(element["AttributeName"]))
-        if element["KeyType"] == "HASH":
+        if element["KeyType"] == "HASH" and partition is None:
             partition = attr
-        else:
+        elif element["KeyType"] == "RANGE" and sort is None:
             sort = attr
-    assert partition is not None, "DynamoDB always reports a HASH key"
+        else:  # a third key, a second HASH or RANGE, another KeyType: not a key schema DynamoDB reports
+            raise ValueError(f"key schema element {element!r}")
+    if partition is None:  # DynamoDB always reports a HASH key
+        raise ValueError("key schema without a HASH key")
     return partition, sort
 
 
@@ -167,8 +171,12 @@ def reflect(
     types = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
     partition, sort = _keys(table["KeySchema"], types)
 
-    # Never-on-demand tables have no BillingModeSummary: absent means PROVISIONED.
-    mode = (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
+    # Never-on-demand tables have no BillingModeSummary: absent means PROVISIONED, which always has at
+    # least 1 unit each way. Absent with 0/0 is what moto reports for an on-demand table it restored:
+    # on-demand (AWS reports 0/0 for on-demand tables, with the summary).
+    throughput_of_table = table.get("ProvisionedThroughput") or {}
+    zero = not throughput_of_table.get("ReadCapacityUnits") and not throughput_of_table.get("WriteCapacityUnits")
+    mode = (table.get("BillingModeSummary") or {}).get("BillingMode", "PAY_PER_REQUEST" if zero else "PROVISIONED")
     on_demand = mode == "PAY_PER_REQUEST"
 
     def capacity(raw: dict[str, Any]) -> dict[str, int | None]:
@@ -193,7 +201,8 @@ def reflect(
     lsis: dict[str, LocalIndex] = {}
     for raw in table.get("LocalSecondaryIndexes") or []:
         _, lsort = _keys(raw["KeySchema"], types)
-        assert lsort is not None
+        if lsort is None:  # a local index always has a RANGE key
+            raise ValueError(f"local index {raw['IndexName']!r} without a RANGE key")
         lsis[raw["IndexName"]] = LocalIndex(sort_key=lsort, projection=_projection(raw.get("Projection")))
 
     stream_spec = table.get("StreamSpecification") or {}
@@ -340,15 +349,70 @@ def _part(client: DynamoDBClient, operation: str, answer: Any, key: str, kind: t
     return value
 
 
+def _text(value: Any) -> bool:
+    """A string with something in it (names, ARNs, keys: DynamoDB never reports them empty)."""
+    return isinstance(value, str) and bool(value)
+
+
+# botocore reads an answer along the operation's model, converting nothing but timestamps: a body of another
+# shape makes it raise plain Python errors (a JSON list where a structure belongs, an unreadable timestamp)
+# or hand values of the wrong type on (a string for a boolean). Neither is a DynamoDB response.
+_PARSE_ERRORS = (AttributeError, TypeError, ValueError, LookupError, OverflowError, RuntimeError)
+_SCALAR_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "boolean": bool,
+    "integer": int,
+    "long": int,
+    "double": (int, float),
+    "float": (int, float),
+    "timestamp": datetime,
+    "blob": bytes,
+}
+
+
+def _well_typed(shape: Any, value: Any) -> bool:
+    """Whether `value` has the type `shape` (botocore's model of it) gives it; None is an absent member."""
+    if value is None:
+        return True
+    kind = shape.type_name
+    if kind == "structure":
+        return isinstance(value, dict) and all(_well_typed(m, value.get(n)) for n, m in shape.members.items())
+    if kind == "list":
+        return isinstance(value, list) and all(v is not None and _well_typed(shape.member, v) for v in value)
+    if kind == "map":
+        return isinstance(value, dict) and all(
+            _well_typed(shape.key, k) and v is not None and _well_typed(shape.value, v) for k, v in value.items()
+        )
+    expected = _SCALAR_TYPES.get(kind, object)
+    return isinstance(value, expected) and (kind == "boolean" or not isinstance(value, bool))
+
+
+def _answer(client: DynamoDBClient, operation: str, call: Callable[[], Any]) -> Any:
+    """call()'s answer to `operation`, checked to have the types DynamoDB's API model gives its members
+    (when the client carries the model). MalformedAnswer when botocore could not read it as one."""
+    try:
+        answer = call()
+    except _PARSE_ERRORS as exc:
+        # botocore's own errors (some are ValueErrors too) say what they mean: let them through. Told by
+        # module, not imported: this module stays importable without the SDK (the diff imports it).
+        if type(exc).__module__.startswith("botocore."):
+            raise
+        raise _malformed(client, operation) from None
+    model = getattr(getattr(client, "meta", None), "service_model", None)
+    if model is not None and not _well_typed(model.operation_model(operation).output_shape, answer):
+        raise _malformed(client, operation)
+    return answer
+
+
 def _checked_table(client: DynamoDBClient, answer: Any) -> dict[str, Any]:
     table = dict(_part(client, "DescribeTable", answer, "Table"))
     keys = table.get("KeySchema")
     well_formed = (
-        isinstance(table.get("TableName"), str)
-        and isinstance(table.get("TableArn"), str)
+        _text(table.get("TableName"))
+        and _text(table.get("TableArn"))  # ListTagsOfResource is asked with it
         and isinstance(keys, list)
         and bool(keys)
-        and all(isinstance(k, dict) and isinstance(k.get("AttributeName"), str) for k in keys)
+        and all(isinstance(k, dict) and _text(k.get("AttributeName")) for k in keys)
     )
     if not well_formed:
         raise _malformed(client, "DescribeTable")
@@ -358,7 +422,7 @@ def _checked_table(client: DynamoDBClient, answer: Any) -> dict[str, Any]:
 def describe(client: DynamoDBClient, name: str) -> dict[str, Any] | None:
     """DescribeTable's Table, or None when the table does not exist. MalformedAnswer for anything else."""
     try:
-        answer = client.describe_table(TableName=name)
+        answer = _answer(client, "DescribeTable", partial(client.describe_table, TableName=name))
     except client.exceptions.ResourceNotFoundException:
         return None
     return _checked_table(client, answer)
@@ -412,11 +476,31 @@ _PITR = (
 )
 
 
+# The statuses DynamoDB reports (reflect reads ENABLED and ENABLING as on); any other is not believed.
+_STATUSES = frozenset({"ENABLED", "DISABLED", "ENABLING", "DISABLING"})
+
+
+def _well_formed_status(operation: str, description: dict[str, Any]) -> bool:
+    """A known status and, where it means on, what reflect reads then: TTL's attribute name, PITR's
+    period (1-35 days, when given). An absent PITR description or status reads as off."""
+    if operation == _TTL[0]:
+        status, detail = description.get("TimeToLiveStatus"), description.get("AttributeName")
+        detail_ok = isinstance(detail, str) and bool(detail)
+    else:
+        pitr = description.get("PointInTimeRecoveryDescription") or {}
+        if description.get("ContinuousBackupsStatus") not in ("ENABLED", "DISABLED") or not isinstance(pitr, dict):
+            return False
+        status, detail = pitr.get("PointInTimeRecoveryStatus"), pitr.get("RecoveryPeriodInDays")
+        status = "DISABLED" if status is None else status
+        detail_ok = detail is None or (type(detail) is int and 1 <= detail <= 35)
+    return status in _STATUSES and (status not in ("ENABLED", "ENABLING") or detail_ok)
+
+
 def _status_description(client: DynamoDBClient, call: tuple[str, str, str, str], name: str) -> dict[str, Any]:
-    """DescribeTimeToLive's or DescribeContinuousBackups' answer, checked to carry its status."""
-    operation, method, part, status = call
-    answer = getattr(client, method)(TableName=name)
-    if not isinstance(_part(client, operation, answer, part).get(status), str):
+    """DescribeTimeToLive's or DescribeContinuousBackups' answer, checked to be well formed (above)."""
+    operation, method, part, _ = call
+    answer = _answer(client, operation, partial(getattr(client, method), TableName=name))
+    if not _well_formed_status(operation, _part(client, operation, answer, part)):
         raise _malformed(client, operation)
     return dict(answer)
 
@@ -424,19 +508,84 @@ def _status_description(client: DynamoDBClient, call: tuple[str, str, str, str],
 def list_tags(client: DynamoDBClient, arn: str) -> dict[str, str]:
     tags: dict[str, str] = {}
     kwargs: dict[str, Any] = {"ResourceArn": arn}
+    tokens: set[str] = set()
     while True:
-        page = client.list_tags_of_resource(**kwargs)
+        page = _answer(client, "ListTagsOfResource", partial(client.list_tags_of_resource, **kwargs))
         listed = _part(client, "ListTagsOfResource", page, "Tags", list)
-        if not all(isinstance(t, dict) and isinstance(t.get("Key"), str) for t in listed):
+        # Key and Value are both required (a Value is "" when empty); a token handed out twice would loop for ever.
+        token = page.get("NextToken")
+        if (
+            not all(isinstance(t, dict) and _text(t.get("Key")) and isinstance(t.get("Value"), str) for t in listed)
+            or not (token is None or isinstance(token, str))
+            or token in tokens
+        ):
             raise _malformed(client, "ListTagsOfResource")
-        tags.update({t["Key"]: str(t.get("Value", "")) for t in listed})
-        if not page.get("NextToken"):
+        tags.update({t["Key"]: t["Value"] for t in listed})
+        if not token:
             return tags
-        kwargs["NextToken"] = page["NextToken"]
+        tokens.add(token)
+        kwargs["NextToken"] = token
+
+
+def list_table_names(client: DynamoDBClient) -> list[str]:
+    """Every table name the endpoint lists (ListTables, every page), each page checked like every other
+    answer; a page that points back at a name already passed would loop for ever: malformed too."""
+    names: list[str] = []
+    kwargs: dict[str, Any] = {}
+    passed: set[str] = set()
+    while True:
+        page = _answer(client, "ListTables", partial(client.list_tables, **kwargs))
+        listed = _part(client, "ListTables", page, "TableNames", list)
+        last = page.get("LastEvaluatedTableName")
+        if not all(_text(n) for n in listed) or not (last is None or _text(last)) or last in passed:
+            raise _malformed(client, "ListTables")
+        names.extend(listed)
+        if not last:
+            return names
+        passed.add(last)
+        kwargs["ExclusiveStartTableName"] = last
 
 
 def _known_or_describe(client: DynamoDBClient, name: str, known: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     return known[name] if name in known else describe(client, name)
+
+
+# The calls other than DescribeTable, by the part of a table each one reads ("facet"), and the
+# LiveTable fields each fills in. apply re-reads after a step only the facets the step changed.
+FACETS = ("ttl", "pitr", "tags")
+FACET_FIELDS: dict[str, tuple[str, ...]] = {
+    "ttl": ("ttl", "ttl_status"),
+    "pitr": ("point_in_time_recovery", "earliest_restorable"),
+    "tags": ("tags",),
+}
+
+
+def _facet_call(client: DynamoDBClient, facet: str, name: str, arn: str) -> Callable[[], Any]:
+    """The call that reads one facet of a table: None when the endpoint does not implement it."""
+    if facet == "ttl":
+        return partial(_optional, client, _TTL[0], partial(_status_description, client, _TTL, name))
+    if facet == "pitr":
+        return partial(_optional, client, _PITR[0], partial(_status_description, client, _PITR, name))
+    return partial(_optional, client, "ListTagsOfResource", partial(list_tags, client, arn))
+
+
+def _reflected(
+    client: DynamoDBClient,
+    description: dict[str, Any],
+    answers: dict[str, Any],
+    key_manager: Literal["AWS", "CUSTOMER"] | None,
+    keep: LiveTable | None = None,
+) -> LiveTable:
+    """DescribeTable's answer and the facets' answers as a LiveTable; facets not in `answers` keep
+    `keep`'s values (read earlier, and unchanged since)."""
+    try:
+        live = reflect(description, answers.get("ttl") or None, answers.get("pitr"), answers.get("tags"), key_manager)
+    except (KeyError, TypeError, AttributeError, ValueError):  # ValueError: pydantic's too
+        raise _malformed(client, "DescribeTable") from None
+    if keep is None:
+        return live
+    kept = {field: getattr(keep, field) for facet in FACETS if facet not in answers for field in FACET_FIELDS[facet]}
+    return live.model_copy(update=kept)
 
 
 def read_tables(
@@ -446,53 +595,74 @@ def read_tables(
     key_manager: Callable[[str], Literal["AWS", "CUSTOMER"] | None] | None = None,
     descriptions: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, LiveTable | None]:
-    """Read every table concurrently: DescribeTable, DescribeTimeToLive and DescribeContinuousBackups
-    at once, then ListTagsOfResource (it needs the ARN). None for a table that does not exist.
+    """Read every table concurrently. None for a table that does not exist.
 
-    `descriptions` holds DescribeTable answers the caller already has (not asked for again)."""
+    Per table, DescribeTable first, then, as soon as it answers, DescribeTimeToLive,
+    DescribeContinuousBackups and ListTagsOfResource at once (tags need the ARN anyway): two round
+    trips deep, as when the first three went out together, and a table that does not exist costs
+    one call, not three. `descriptions` holds DescribeTable answers the caller already has (not
+    asked for again).
+    """
     names = list(names)
     if not names:
         return {}
     known = descriptions or {}
-    # Three describe calls per table, all at once (the client's pool holds parallelism × 4 connections).
+    result: dict[str, LiveTable | None] = {}
+    # Up to four calls per table in flight (the client's pool holds parallelism × 4 connections).
+    # Every call is submitted from this thread: a worker that waited on the pool could starve it.
     with reading_pool(min(len(names), parallelism) * 3) as pool:
-        tables = {n: pool.submit(_known_or_describe, client, n, known) for n in names}
-        ttls = {
-            n: pool.submit(_optional, client, _TTL[0], partial(_status_description, client, _TTL, n)) for n in names
+        described: dict[Future[dict[str, Any] | None], str] = {
+            pool.submit(_known_or_describe, client, n, known): n for n in names
         }
-        pitrs = {
-            n: pool.submit(_optional, client, _PITR[0], partial(_status_description, client, _PITR, n)) for n in names
-        }
-        described = {n: f.result() for n, f in tables.items()}
-        tags = {
-            n: pool.submit(_optional, client, "ListTagsOfResource", partial(list_tags, client, d["TableArn"]))
-            for n, d in described.items()
-            if d is not None
-        }
-        managers = {
-            n: pool.submit(key_manager, arn)
-            for n, d in described.items()
-            if d is not None
-            and key_manager is not None
-            and (arn := (d.get("SSEDescription") or {}).get("KMSMasterKeyArn"))
-        }
-        result: dict[str, LiveTable | None] = {}
-        for name in names:
-            desc = described[name]
-            if desc is None:
+        facets: dict[str, dict[str, Future[Any]]] = {}
+        managers: dict[str, Future[Literal["AWS", "CUSTOMER"] | None]] = {}
+        descriptions_read: dict[str, dict[str, Any]] = {}
+        for future in as_completed(described):
+            name, description = described[future], future.result()
+            if description is None:
                 result[name] = None
                 continue
-            try:
-                result[name] = reflect(
-                    desc,
-                    ttls[name].result() or None,
-                    pitrs[name].result(),
-                    tags[name].result(),
-                    managers[name].result() if name in managers else None,
-                )
-            except (KeyError, TypeError, AttributeError, ValueError):  # ValueError: pydantic's too
-                raise _malformed(client, "DescribeTable") from None
-    return result
+            descriptions_read[name] = description
+            arn = str(description.get("TableArn", ""))
+            facets[name] = {facet: pool.submit(_facet_call(client, facet, name, arn)) for facet in FACETS}
+            key_arn = (description.get("SSEDescription") or {}).get("KMSMasterKeyArn")
+            if key_manager is not None and key_arn:
+                managers[name] = pool.submit(key_manager, key_arn)
+        for name, description in descriptions_read.items():
+            answers = {facet: f.result() for facet, f in facets[name].items()}
+            manager = managers[name].result() if name in managers else None
+            result[name] = _reflected(client, description, answers, manager)
+    return {name: result[name] for name in names}
+
+
+def read_again(
+    client: DynamoDBClient, description: dict[str, Any], facets: Iterable[str], keep: LiveTable | None
+) -> LiveTable:
+    """A table read again after changes of this process: DescribeTable's fresh `description`, the
+    `facets` that may have changed (their calls, at once), and the rest as `keep` last read them."""
+    name, arn = str(description.get("TableName", "")), str(description.get("TableArn", ""))
+    stale = [f for f in FACETS if f in set(facets)] if keep is not None else list(FACETS)
+    if len(stale) <= 1:
+        answers = {facet: _facet_call(client, facet, name, arn)() for facet in stale}
+    else:
+        with reading_pool(len(stale)) as pool:
+            futures = {facet: pool.submit(_facet_call(client, facet, name, arn)) for facet in stale}
+            answers = {facet: f.result() for facet, f in futures.items()}
+    key_manager = keep.encryption.key_manager if keep is not None and keep.encryption is not None else None
+    return _reflected(client, description, answers, key_manager, keep)
+
+
+def knows_unimplemented(client: DynamoDBClient, operation: str, table: str) -> bool:
+    """Whether the endpoint lacks `operation` (DescribeContinuousBackups, DescribeTimeToLive): from
+    what it answered this process before, else asked once about `table` (which need not exist)."""
+    if is_unimplemented(client, operation):
+        return True
+    call = _PITR if operation == _PITR[0] else _TTL
+    try:
+        _optional(client, operation, partial(getattr(client, call[1]), TableName=table))
+    except Exception:  # any other answer: implemented (the caller reads the table properly)
+        return False
+    return is_unimplemented(client, operation)
 
 
 def unsupported_at_endpoint(
@@ -500,9 +670,9 @@ def unsupported_at_endpoint(
 ) -> frozenset[Setting]:
     """What this endpoint does not implement, for every table on it, new ones included.
 
-    Read off the tables that exist. When none does and `probe` is set (never for AWS itself), from
-    what read_tables' DescribeContinuousBackups calls answered, and one cheap ListTagsOfResource about
-    a table that does not exist: DynamoDB Local answers UnknownOperationException to both (for tags:
+    Read off the tables that exist. When none does and `probe` is set (never for AWS itself), from one
+    cheap DescribeContinuousBackups and one ListTagsOfResource about a table that does not exist:
+    DynamoDB Local answers UnknownOperationException to both (for tags:
     "Tagging is not currently supported in DynamoDB Local"), and then it is known to report neither
     encryption nor table class.
     """
@@ -520,11 +690,10 @@ def unsupported_at_endpoint(
             return exc
         return None
 
-    # read_tables already asked DescribeContinuousBackups about the missing tables; tags need an ARN,
-    # so they are asked about once here.
+    # One DescribeContinuousBackups and one ListTagsOfResource (with a made-up ARN) about a missing table.
     found: set[Setting] = set()
     unimplemented: set[str] = set()
-    if is_unimplemented(client, "DescribeContinuousBackups"):
+    if knows_unimplemented(client, "DescribeContinuousBackups", missing[0]):
         found.add(Setting.POINT_IN_TIME_RECOVERY)
     arn = f"arn:aws:dynamodb:ddblocal:000000000000:table/{missing[0]}"
     tags_error = answer(partial(client.list_tags_of_resource, ResourceArn=arn))

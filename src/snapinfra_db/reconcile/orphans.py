@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from snapinfra_db.errors import error_code
-from snapinfra_db.reconcile.live import UNSUPPORTED_CODES, describe, is_unimplemented, list_tags
+from snapinfra_db.reconcile.live import UNSUPPORTED_CODES, describe, is_unimplemented, list_table_names, list_tags
 from snapinfra_db.waiting import reading_pool
 
 if TYPE_CHECKING:
@@ -76,14 +76,6 @@ def managed_by_tag(catalog: Catalog) -> tuple[str, str] | None:
         return None
     key = sorted(common)[0]
     return key, common[key]
-
-
-def list_table_names(client: DynamoDBClient) -> list[str]:
-    """Every table name on the endpoint (ListTables, every page)."""
-    names: list[str] = []
-    for page in client.get_paginator("list_tables").paginate():
-        names.extend(n for n in page.get("TableNames", []) if isinstance(n, str))
-    return names
 
 
 def other_prefix(name: str, catalog: Catalog) -> str | None:
