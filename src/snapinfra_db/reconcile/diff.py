@@ -72,7 +72,7 @@ def _diff(spec: TableSpec, live: LiveTable | None) -> TableChange:
 
     blocked = _blocked(spec, live)
     if blocked:
-        return TableChange(table=spec.name, action="blocked", blocked=tuple(blocked))
+        return TableChange(table=spec.name, action="blocked", blocked=tuple(blocked), notes=(_way_through(spec),))
 
     steps: list[Step] = []
     notes: list[str] = []
@@ -141,6 +141,17 @@ def _blocked(spec: TableSpec, live: LiveTable) -> list[str]:
         elif not _same_key(want.sort_key, have.sort_key) or want.projection != have.projection:
             reasons.append(f"local index {name} differs from the catalog. {migrate}")
     return reasons
+
+
+def _way_through(spec: TableSpec) -> str:
+    """What to do about a blocked table, as commands: a new catalog entry, migrate, switch, retire."""
+    return (
+        f"the way through: add a catalog entry {spec.key}-v2 with the new definition (and put {spec.key} back "
+        f"as it is live), then `snapinfra-db migrate {spec.name} {spec.name}-v2 --follow` creates it, copies "
+        f"every item and follows the writes made meanwhile; switch the backend with the .env line it prints, "
+        f"check with `snapinfra-db migrate --verify {spec.name} {spec.name}-v2`, then retire {spec.name} through "
+        "destroy -t or purge-legacy (a backup first)"
+    )
 
 
 def _gsi_shape_differs(want: GlobalIndex, have: GlobalIndex) -> bool:
