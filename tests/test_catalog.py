@@ -311,7 +311,7 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
         load_catalog(path)
     # Every problem of every table, each located; the legacy check waits for tables that validate.
     allowed = (
-        "billing, point_in_time_recovery, encryption, stream, deletion_protection, table_class, tags, "
+        "billing, point_in_time_recovery, encryption, stream, deletion_protection, table_class, tags, alarms, "
         "key, name, env, partition_key, sort_key, ttl, global_indexes, local_indexes"
     )
     assert info.value.problems == [

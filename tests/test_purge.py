@@ -676,7 +676,7 @@ def test_a_legacy_name_that_is_a_catalog_table_is_refused(
     create_legacy(client, ["rhinoback-deployments"])
     loaded = load_catalog(write_catalog(tmp_path))
     clashing = loaded.model_copy(update={"legacy": (*loaded.legacy, "p-projects")})
-    monkeypatch.setattr("snapinfra_db.cli.purge.load", lambda catalog, prefix: clashing)
+    monkeypatch.setattr("snapinfra_db.cli.purge.load", lambda catalog, prefix, *args, **kwargs: clashing)
     result = purge(moto_engine, tmp_path / "tables.yaml", "--yes", "--no-backup")
     assert result.exit_code == 1 and "also catalog tables" in result.output
     assert "rhinoback-deployments" in table_names(client)

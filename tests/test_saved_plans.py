@@ -205,6 +205,7 @@ def test_plan_json_is_a_saved_plan_too(engine: Any, tmp_path: Path) -> None:
         "unchanged",
         "unsupported",
         "orphans",
+        "alarms",
         "summary",
         "made_from",
     ]

@@ -35,6 +35,11 @@ READ_TIMEOUT = 6.0
 # How long one call may go without an answer over all its tries: an endpoint that falls silent (or
 # goes away) mid-command is one line within this, not 10 tries of 60 s each (see bound_silence).
 SILENCE_BUDGET = 15.0
+# Commands that move items (export, restore-export, migrate) scan and write pages of up to 1 MB: on
+# AWS still a fraction of a second, on an emulator holding a large table (moto scans the whole
+# table for every page) seconds. Their client waits longer (Aws.dynamodb_items).
+ITEMS_READ_TIMEOUT = 30.0
+ITEMS_SILENCE_BUDGET = 65.0
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "host.docker.internal"}
 DEFAULT_LOCAL_REGION = "us-east-1"
 
@@ -230,6 +235,51 @@ class Aws:
         reachable()
         return cast("DynamoDBClient", bound_silence(client, f"DynamoDB at {self.describe_endpoint()}"))
 
+    @cached_property
+    def streams(self) -> Any:
+        """DynamoDB Streams (migrate --follow): at the same endpoint as DynamoDB when one is given
+        (DynamoDB Local and moto's server serve both), else AWS's streams endpoint for the region."""
+        self._check_credentials()
+        client = self.session.create_client(
+            "dynamodbstreams",
+            region_name=self.region,
+            endpoint_url=self.options.effective_endpoint or None,
+            config=self._config(),
+        )
+        return bound_silence(client, f"DynamoDB Streams at {self.describe_endpoint()}")
+
+    @property
+    def cloudwatch_endpoint(self) -> str | None:
+        """AWS_ENDPOINT_URL_CLOUDWATCH, else the DynamoDB endpoint when one is given (moto's server serves
+        both; DynamoDB Local answers that it has no CloudWatch), else None: AWS's for the region."""
+        return os.environ.get("AWS_ENDPOINT_URL_CLOUDWATCH") or self.options.effective_endpoint or None
+
+    @cached_property
+    def cloudwatch(self) -> Any:
+        """CloudWatch, for the catalog's alarms (reconcile.alarms_live)."""
+        self._check_credentials()
+        endpoint = self.cloudwatch_endpoint
+        client = self.session.create_client(
+            "cloudwatch", region_name=self.region, endpoint_url=endpoint, config=self._config()
+        )
+        return bound_silence(client, f"CloudWatch at {endpoint or f'https://monitoring.{self.region}.amazonaws.com'}")
+
+    @cached_property
+    def dynamodb_items(self) -> DynamoDBClient:
+        """DynamoDB for commands that move items (Scan, BatchWriteItem, ...): the same endpoint and retries
+        as `dynamodb`, with a read timeout and no-answer budget sized for 1 MB pages (see above)."""
+        self.dynamodb  # noqa: B018  credentials and reachability checked once, as for every command
+        client = self.session.create_client(
+            "dynamodb",
+            region_name=self.region,
+            endpoint_url=self.options.endpoint_url or None,
+            config=client_config(
+                self.region, read_timeout=ITEMS_READ_TIMEOUT, pool=max(10, self.options.parallelism * 4)
+            ),
+        )
+        server = f"DynamoDB at {self.describe_endpoint()}"
+        return cast("DynamoDBClient", bound_silence(client, server, budget=ITEMS_SILENCE_BUDGET))
+
     def _check_reachable_in_background(self) -> Callable[[], None]:
         """Start `_check_reachable` on a daemon thread; the returned function waits for it and raises
         what it raised. (A daemon: a command that fails meanwhile does not wait for the probe.)"""
@@ -379,7 +429,8 @@ def translate(exc: BaseException) -> SnapinfraError | None:
         return AwsConfigError(f"{url} stopped answering ({what}, after every retry)")
     if isinstance(exc, bx.ClientError):
         err = exc.response.get("Error", {})
-        code, message = err.get("Code", "Error"), err.get("Message", "")
+        # One line, whatever the endpoint sent (an HTML error page arrives as a multi-line "message").
+        code, message = _one_line(err.get("Code", "Error")), _one_line(err.get("Message", ""))
         operation = getattr(exc, "operation_name", "call")
         if code in ("UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException"):
             return AwsConfigError(f"AWS rejected the credentials ({code}: {message}): check --profile / keys")
@@ -387,8 +438,13 @@ def translate(exc: BaseException) -> SnapinfraError | None:
             return DynamoDBError(f"{operation}: access denied: {message}")
         return DynamoDBError(f"{operation} failed: {code}: {message}")
     if isinstance(exc, bx.BotoCoreError):
-        return AwsConfigError(str(exc))
+        return AwsConfigError(_one_line(exc, 500))
     return None
+
+
+def _one_line(text: object, longest: int = 300) -> str:
+    words = " ".join(str(text).split())
+    return words if len(words) <= longest else words[: longest - 1] + "…"
 
 
 def message_of(exc: BaseException) -> str:

@@ -26,8 +26,10 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, Field, ValidationError
 
 from snapinfra_db.catalog.models import (
+    ALARM_SUFFIXES,
     DEFAULT_PREFIX,
     ENV_RE,
+    MAX_ALARM_NAME,
     MAX_GSIS,
     MAX_LSIS,
     MAX_PROJECTED_ATTRIBUTES,
@@ -58,6 +60,7 @@ class _RawTableOverride(Model):
     deletion_protection: Any = None
     table_class: Any = None
     tags: Any = None
+    alarms: Any = None
 
 
 class _RawOverrides(_RawTableOverride):
@@ -339,6 +342,19 @@ def _semantic_problems(raw: _RawCatalog, specs: list[tuple[str, TableSpec]]) -> 
             )
 
         problems.extend(_capacity_problems(spec, at))
+        suffixes = [x for kind in (spec.alarms.kinds() if spec.alarms else {}) for x in ALARM_SUFFIXES[kind]]
+        if suffixes:
+            longest = max([spec.name, *(f"{spec.name}.{i}" for i in spec.global_indexes)], key=len)
+            name = f"{longest}-{max(suffixes, key=len)}"
+            if len(name) > MAX_ALARM_NAME:
+                problems.append(
+                    _Problem(
+                        (*at, "alarms"),
+                        f"alarm '{name[:40]}...' would be {len(name)} characters: CloudWatch allows at most "
+                        f"{MAX_ALARM_NAME} (alarms are named '<table>[.<index>]-<alarm>')",
+                        True,
+                    )
+                )
 
     for i, legacy in enumerate(raw.legacy):
         if legacy in names:
@@ -924,7 +940,23 @@ def _resolve(
         if stage is None or name is None
         else Stage(name=name, region=stage.region, profile=stage.profile, endpoint_url=stage.endpoint_url),
         stages=tuple(raw.stages),
+        manages_alarms=_declares_alarms(plain),
     ), []
+
+
+def _declares_alarms(plain: dict[str, Any]) -> bool:
+    """Whether `alarms` is written anywhere: defaults, a table, a stage's overrides or overrides.tables."""
+
+    def has(body: Any) -> bool:
+        return isinstance(body, dict) and "alarms" in body
+
+    places: list[Any] = [plain.get("defaults"), *(plain.get("tables") or {}).values()]
+    for stage in (plain.get("stages") or {}).values():
+        overrides = stage.get("overrides") if isinstance(stage, dict) else None
+        places.append(overrides)
+        if isinstance(overrides, dict) and isinstance(overrides.get("tables"), dict):
+            places.extend(overrides["tables"].values())
+    return any(has(place) for place in places)
 
 
 def _build_specs(

@@ -150,6 +150,80 @@ class Stream(Model):
     view_type: StreamViewType = "NEW_AND_OLD_IMAGES"
 
 
+ALARM_ACTION_RE = re.compile(r"^arn:[A-Za-z0-9-]+:[A-Za-z0-9-]+:\S*$")
+MAX_ALARM_ACTIONS = 5  # CloudWatch's limit per alarm state
+MAX_ALARM_SECONDS = 86400  # CloudWatch: period × evaluation periods is at most one day
+
+
+class AlarmRule(Model):
+    """One CloudWatch alarm of the catalog's `alarms` block: alarm when the metric is ≥ `threshold` in
+    `evaluation_periods` consecutive periods of `period` seconds."""
+
+    threshold: float = Field(default=1.0, ge=0)
+    period: int = Field(default=60, ge=60)
+    evaluation_periods: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _within_cloudwatch_limits(self) -> AlarmRule:
+        if self.period % 60:
+            raise ValueError(f"period {self.period}: DynamoDB's metrics are per minute, so a multiple of 60 seconds")
+        if self.period * self.evaluation_periods > MAX_ALARM_SECONDS:
+            raise ValueError(
+                f"period × evaluation_periods is {self.period * self.evaluation_periods} s: CloudWatch allows at "
+                f"most {MAX_ALARM_SECONDS} (one day)"
+            )
+        return self
+
+
+class CapacityAlarmRule(AlarmRule):
+    """consumed_capacity_percent: consumed read (write) capacity ≥ `threshold` % of the provisioned."""
+
+    threshold: float = Field(default=80.0, gt=0)
+    period: int = Field(default=300, ge=60)
+
+
+ALARM_KINDS = ("throttled_requests", "system_errors", "consumed_capacity_percent")
+MAX_ALARM_NAME = 255  # CloudWatch's limit on an alarm name
+# The alarms each kind makes per table and GSI: `<table>[.<index>]-<suffix>` (reconcile.alarms).
+ALARM_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "throttled_requests": ("throttled-requests",),
+    "system_errors": ("system-errors",),
+    "consumed_capacity_percent": ("consumed-read-capacity-percent", "consumed-write-capacity-percent"),
+}
+
+
+class Alarms(Model):
+    """`alarms`: CloudWatch alarms on the table and its GSIs (see reconcile.alarms). Each kind is a mapping
+    (`{}`: its defaults), `true` (the same) or `false`/`null` (none)."""
+
+    actions: tuple[str, ...] = ()  # AlarmActions: SNS topic ARNs and the like
+    throttled_requests: AlarmRule | None = None
+    system_errors: AlarmRule | None = None
+    consumed_capacity_percent: CapacityAlarmRule | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _switches(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        switched: dict[bool, dict[str, Any] | None] = {True: {}, False: None}
+        return {k: switched[v] if k in ALARM_KINDS and isinstance(v, bool) else v for k, v in data.items()}
+
+    @field_validator("actions")
+    @classmethod
+    def _actions_are_arns(cls, actions: tuple[str, ...]) -> tuple[str, ...]:
+        for action in actions:
+            if not ALARM_ACTION_RE.fullmatch(action) or len(action) > 1024:
+                raise ValueError(f"action {action[:60]!r} is not an ARN (e.g. arn:aws:sns:us-east-1:123456789012:ops)")
+        if len(actions) > MAX_ALARM_ACTIONS:
+            raise ValueError(f"{len(actions)} actions: CloudWatch allows at most {MAX_ALARM_ACTIONS} per alarm")
+        return tuple(dict.fromkeys(actions))
+
+    def kinds(self) -> dict[str, AlarmRule]:
+        """The kinds switched on, in ALARM_KINDS' order."""
+        return {kind: rule for kind in ALARM_KINDS if (rule := getattr(self, kind)) is not None}
+
+
 class TableSettings(Model):
     """Everything ``defaults`` may set; a table may override each of these."""
 
@@ -160,6 +234,13 @@ class TableSettings(Model):
     deletion_protection: bool = True
     table_class: TableClass = "STANDARD"
     tags: dict[str, str] = Field(default_factory=dict)
+    # CloudWatch alarms (None: none). Left out of dumps: a table's steps and saved plans never carry them.
+    alarms: Alarms | None = Field(default=None, exclude=True)
+
+    @field_validator("alarms", mode="before")
+    @classmethod
+    def _alarms_off(cls, value: Any) -> Any:
+        return None if value is False else value
 
     @field_validator("tags")
     @classmethod
@@ -236,6 +317,9 @@ class Catalog(Model):
     defaults: TableSettings = TableSettings()
     stage: Stage | None = None  # the stage resolved, None for a catalog without `stages`
     stages: tuple[str, ...] = ()  # every stage the catalog declares, in its order
+    # An `alarms` key anywhere in the file (even `alarms: {}`): CloudWatch is read, and the alarms this tool
+    # made that the catalog no longer wants are deleted. Without one, CloudWatch is never called.
+    manages_alarms: bool = False
 
     def table(self, name: str) -> TableSpec:
         return next(t for t in self.tables if t.name == name)

@@ -16,9 +16,14 @@ from snapinfra_db.cli.application import app
 # heavy imports inside its functions, so --help stays fast.
 from snapinfra_db.cli import tables  # noqa: F401  validate, plan, apply, env
 from snapinfra_db.cli import health  # noqa: F401  health
+from snapinfra_db.cli import cost  # noqa: F401  cost
 from snapinfra_db.cli import adopt  # noqa: F401  import
 from snapinfra_db.cli import local  # noqa: F401  local, local status, local stop
 from snapinfra_db.cli import purge  # noqa: F401  purge-legacy, destroy, restore-export
+from snapinfra_db.cli import iam  # noqa: F401  iam-policy backend, iam-policy operator
+from snapinfra_db.cli import backup  # noqa: F401  backup, backup list
+from snapinfra_db.cli import restore  # noqa: F401  restore
+from snapinfra_db.cli import migrate  # noqa: F401  migrate
 
 
 def main(argv: list[str] | None = None) -> Any:

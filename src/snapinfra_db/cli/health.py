@@ -68,7 +68,8 @@ def health(
     """Check that every catalog table (or those --table names) exists, is ACTIVE, and matches the catalog.
     Changes nothing.
 
-    Per table: status, indexes, drift (the same diff as plan), PITR, TTL, stream, encryption, billing, size.
+    Per table: status, indexes, drift (the same diff as plan), PITR, TTL, stream, encryption, billing, size,
+    and, with an `alarms` block in the catalog, each CloudWatch alarm's state (one in ALARM is unhealthy).
     Without --table, also lists the orphans: tables with the catalog's ManagedBy tag that the catalog does
     not name (they do not make the catalog unhealthy).
 

@@ -91,7 +91,7 @@ def run_purge(
         confirm(yes, question, what=command, word=word)
 
     outcome = purge_tables(
-        aws.dynamodb,
+        aws.dynamodb_items,  # exports scan pages of items
         tables,
         safeguards,
         show=show,
@@ -295,7 +295,7 @@ def restore_export(
         where = load(catalog, None, stage=stage).stage if stage is not None else None
         aws = make_aws(region, profile, endpoint_url, parallelism, local, where)
         outcome = restore_tables(
-            aws.dynamodb,
+            aws.dynamodb_items,
             directory,
             chosen,
             as_name=as_name,

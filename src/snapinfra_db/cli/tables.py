@@ -7,6 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from snapinfra_db.cli.alarms import (
+    alarms_meanwhile,
+    check_saved_alarms,
+    converge_alarms,
+    fail_on_conflicts,
+    has_alarm_work,
+    plan_alarms,
+    saved_alarms,
+)
 from snapinfra_db.cli.application import app, confirm, err, fail, handle_errors, interrupted, out
 from snapinfra_db.cli.inputs import (
     env_mapping,
@@ -40,6 +49,7 @@ from snapinfra_db.errors import ExitCode, SnapinfraError
 if TYPE_CHECKING:
     from snapinfra_db.aws import Aws
     from snapinfra_db.catalog import Catalog
+    from snapinfra_db.reconcile.alarms import AlarmPlan
     from snapinfra_db.reconcile.plan import Plan
 
 
@@ -106,6 +116,11 @@ def plan(
     """Show what apply would change, and the orphans: tables carrying the catalog's ManagedBy tag that the
     catalog does not name (apply keeps them; apply --prune deletes them). Reads live DynamoDB; changes nothing.
 
+    With an `alarms` block in the catalog, also the CloudWatch alarms to create, update or delete (named
+    <table>[.<index>]-<alarm>, tagged ManagedBy=snapinfra-db; only those are ever changed or deleted).
+    CloudWatch is asked at AWS_ENDPOINT_URL_CLOUDWATCH, else at the DynamoDB endpoint (--endpoint-url:
+    moto's server serves both; on one without CloudWatch, such as DynamoDB Local, alarms are not supported).
+
     Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error or a blocked change (apply
     cannot carry the plan out), 2 changes (--detailed-exitcode; orphans only with --prune).
     """
@@ -123,7 +138,9 @@ def plan(
         loaded = load(catalog, prefix, table, stage)
         aws = make_aws(region, profile, endpoint_url, parallelism, local, loaded.stage)
         with orphans_meanwhile(loaded, aws, parallelism, look=not table) as orphans_found:
-            the_plan, live = read_and_plan(loaded, aws, parallelism)
+            with alarms_meanwhile(loaded, aws, parallelism) as alarms_found:
+                the_plan, live = read_and_plan(loaded, aws, parallelism)
+                alarm_plan = alarms_found()
             orphans = orphans_found()
         from snapinfra_db.render.plan import plan_json, render_plan
 
@@ -140,15 +157,15 @@ def plan(
                 account_required=out_file is not None,
             )
         if json_output:
-            print(plan_json(the_plan, orphans, prune, made))
+            print(plan_json(the_plan, orphans, prune, made, alarm_plan))
         else:
             if loaded.stage is not None:
                 out.print(stage_heading(loaded, aws), markup=False)
-            render_plan(out, the_plan, orphans, prune)
+            render_plan(out, the_plan, orphans, prune, alarm_plan)
         if out_file is not None and made is not None:
             from snapinfra_db.cli.saved import save_plan
 
-            save_plan(out_file, plan_json(the_plan, orphans, prune, made))
+            save_plan(out_file, plan_json(the_plan, orphans, prune, made, alarm_plan))
             err.print(
                 f"Saved the plan to {out_file}: `snapinfra-db apply {out_file}` applies exactly these actions, "
                 "or nothing if anything moved since.",
@@ -158,8 +175,10 @@ def plan(
         if blocked:
             # terraform's convention: a plan that cannot be applied is an error, not "changes".
             fail(f"{len(blocked)} table(s) cannot be changed in place (blocked): {', '.join(blocked)}; see above")
+        fail_on_conflicts(alarm_plan)
         # Orphans are kept by apply: "changes" only when apply is to delete them (--prune).
-        if detailed_exitcode and (the_plan.has_changes or (prune and orphans is not None and orphans.orphans)):
+        pruning = prune and orphans is not None and orphans.orphans
+        if detailed_exitcode and (the_plan.has_changes or has_alarm_work(alarm_plan) or pruning):
             raise typer.Exit(ExitCode.CHANGES)
 
 
@@ -215,8 +234,9 @@ def apply(
     or, given PLANFILE, apply that saved plan as it was reviewed, or nothing if anything moved since.
 
     Never deletes a table without --prune, never touches a table outside the catalog but the orphans
-    --prune deletes (each after its copy: --export-dir / --backup; see destroy). Exit 0 when everything
-    was applied (or nothing needed to be), 1 if any table failed, is blocked or was refused, or nothing
+    --prune deletes (each after its copy: --export-dir / --backup; see destroy). The catalog's CloudWatch
+    alarms converge once the tables have (PutMetricAlarm, DeleteAlarms of this tool's alarms only). Exit 0
+    when everything was applied (or nothing needed to be), 1 if any table failed, is blocked or was refused, or nothing
     was confirmed.
     """
     with handle_errors(timeout):
@@ -245,18 +265,16 @@ def apply(
         loaded = load(catalog, prefix, table, stage)
         aws = make_aws(region, profile, endpoint_url, parallelism, local, loaded.stage)
         with orphans_meanwhile(loaded, aws, parallelism, look=not table) as orphans_found:
-            the_plan = make_plan(loaded, aws, parallelism)
+            with alarms_meanwhile(loaded, aws, parallelism) as alarms_found:
+                the_plan = make_plan(loaded, aws, parallelism)
+                alarm_plan = alarms_found()
             orphans = orphans_found()
         from snapinfra_db.render.plan import render_plan
 
         if loaded.stage is not None:
             out.print(stage_heading(loaded, aws), markup=False)
-        render_plan(out, the_plan, orphans, prune)
-        if the_plan.has_changes:
-            if not any(c.steps for c in the_plan.changes):
-                fail("nothing can be applied: every change is blocked (see above)")
-            confirm(yes, "Apply these changes?")
-            run_plan(loaded, aws, the_plan, parallelism, wait_timeout)  # exits 1 (before any prune) if a table failed
+        render_plan(out, the_plan, orphans, prune, alarm_plan)
+        apply_changes(loaded, aws, the_plan, alarm_plan, parallelism, wait_timeout, yes)
         if prune and orphans is not None and orphans.orphans:
             from snapinfra_db.cli.purge import destroy_word, run_purge
 
@@ -306,6 +324,7 @@ def apply_saved_plan(
     from snapinfra_db.cli.saved import checked_saved_plan
     from snapinfra_db.render.plan import render_plan
 
+    saved = saved_alarms(plan_file)
     loaded, aws, the_plan, made = checked_saved_plan(
         plan_file,
         catalog=catalog,
@@ -317,6 +336,10 @@ def apply_saved_plan(
         local=local,
         parallelism=parallelism,
     )
+    # The alarms of the tables the plan was made for (plan --out may have been given --table).
+    planned = loaded.model_copy(update={"tables": tuple(t for t in loaded.tables if t.name in made.live)})
+    alarm_plan = plan_alarms(planned, aws, parallelism)
+    check_saved_alarms(plan_file, saved, alarm_plan)
     err.print(
         f"Applying the saved plan {plan_file} (made {made.made_at:%Y-%m-%d %H:%M:%S} UTC): the catalog and the "
         f"{len(made.live)} table(s) it plans are as they were then.",
@@ -324,11 +347,33 @@ def apply_saved_plan(
     )
     if loaded.stage is not None:
         out.print(stage_heading(loaded, aws), markup=False)
-    render_plan(out, the_plan)
-    if the_plan.has_changes:
-        if not any(c.steps for c in the_plan.changes):
+    render_plan(out, the_plan, alarms=alarm_plan)
+    apply_changes(planned, aws, the_plan, alarm_plan, parallelism, wait_timeout, yes=True)
+
+
+def apply_changes(
+    catalog: Catalog,
+    aws: Aws,
+    the_plan: Plan,
+    alarm_plan: AlarmPlan | None,
+    parallelism: int,
+    wait_timeout: float,
+    yes: bool,
+) -> None:
+    """Confirm, converge the tables, then the alarms (once the tables have: a table that failed exits 1
+    first). Exit 1 when a change is blocked or an alarm name is taken by an alarm this tool did not make."""
+    alarm_work = has_alarm_work(alarm_plan)
+    if the_plan.has_changes or alarm_work:
+        tables_work = any(c.steps for c in the_plan.changes)
+        if not tables_work and not alarm_work:
             fail("nothing can be applied: every change is blocked (see above)")
-        run_plan(loaded, aws, the_plan, parallelism, wait_timeout)
+        confirm(yes, "Apply these changes?")
+        if tables_work:
+            run_plan(catalog, aws, the_plan, parallelism, wait_timeout)  # exits 1 (before any prune) if a table failed
+        converge_alarms(catalog, aws, alarm_plan, parallelism)
+        if not tables_work and the_plan.has_changes:
+            fail("every table change is blocked (see above)")
+    fail_on_conflicts(alarm_plan)
 
 
 def run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_timeout: float) -> None:

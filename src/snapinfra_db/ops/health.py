@@ -22,7 +22,7 @@ from snapinfra_db.ops.health_report import (
     assess,
 )
 from snapinfra_db.reconcile.capabilities import not_applied
-from snapinfra_db.reconcile.live import LiveTable, is_unimplemented, read_tables
+from snapinfra_db.reconcile.live import LiveTable, knows_unimplemented, read_tables
 from snapinfra_db.waiting import HEALTH_RECHECK, Backoff, Clock, WaitTimeout, reading_pool, wait_for
 
 if TYPE_CHECKING:
@@ -107,15 +107,16 @@ def custom_endpoint_kind(client: DynamoDBClient, live: dict[str, LiveTable | Non
     """What answers on an endpoint URL, decided from the endpoint itself, so that the same endpoint is
     named alike whether or not it holds tables yet.
 
-    A table's ARN tells (DynamoDB Local's carry ":ddblocal:"); with no table, what read_tables'
-    DescribeContinuousBackups calls answered does: DynamoDB Local does not implement it
-    (UnknownOperationException), where AWS and moto answer TableNotFoundException. Else "custom".
+    A table's ARN tells (DynamoDB Local's carry ":ddblocal:"); with no table, DescribeContinuousBackups
+    does (asked once, unless this process already knows the answer): DynamoDB Local does not
+    implement it (UnknownOperationException), where AWS and moto answer TableNotFoundException.
+    Else "custom".
     """
     kinds = {t.endpoint_kind for t in live.values() if t is not None}
     if kinds:
         return "ddblocal" if "ddblocal" in kinds else "custom"
-    # read_tables has just asked DescribeContinuousBackups about every (missing) catalog table.
-    return "ddblocal" if is_unimplemented(client, "DescribeContinuousBackups") else "custom"
+    missing = next(iter(live), "snapinfra-db-probe")
+    return "ddblocal" if knows_unimplemented(client, "DescribeContinuousBackups", missing) else "custom"
 
 
 def observe(aws: Aws, catalog: Catalog, parallelism: int = 10, probe: bool = False) -> Observation:
@@ -130,8 +131,15 @@ def observe(aws: Aws, catalog: Catalog, parallelism: int = 10, probe: bool = Fal
     specs = {t.name: t for t in catalog.tables}
     client = aws.dynamodb
     checked_at = datetime.now(UTC)
+    cloudwatch = aws.cloudwatch if catalog.manages_alarms else None  # built here, not by two threads at once
     with reading_pool(parallelism) as pool:
         account = pool.submit(_account, aws)
+        alarms = None
+        if cloudwatch is not None:
+            from snapinfra_db.reconcile.alarms_live import read_alarms
+
+            custom = aws.cloudwatch_endpoint is not None
+            alarms = pool.submit(read_alarms, cloudwatch, names, parallelism, custom)
         live = read_tables(client, names, parallelism, aws.key_manager_lookup)
         probes: dict[str, ProbeResult] = {}
         if probe:
@@ -152,6 +160,7 @@ def observe(aws: Aws, catalog: Catalog, parallelism: int = 10, probe: bool = Fal
         probes=probes,
         checked_at=checked_at,
         not_applied=not_applied(aws.options.effective_endpoint),
+        alarms=alarms.result() if alarms is not None else None,
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from snapinfra_db.catalog import Catalog, Setting, TableSpec
+from snapinfra_db.reconcile.alarms import AlarmsRead, desired_alarms, diff_alarms, named_for
 from snapinfra_db.reconcile.diff import diff_table
 from snapinfra_db.reconcile.live import LiveTable
 from snapinfra_db.reconcile.plan import CreateGsi, DeleteGsi, TableChange
@@ -130,6 +131,13 @@ class ProbeResult(_Frozen):
     skipped: str | None = None  # why no probe was made (table missing or not readable yet)
 
 
+class AlarmHealth(_Frozen):
+    name: str
+    state: str  # OK, ALARM, INSUFFICIENT_DATA, or MISSING (the catalog wants it; apply creates it)
+    in_catalog: bool = True  # False: made by this tool, no longer wanted (apply deletes it)
+    reason: str | None = None  # CloudWatch's StateReason
+
+
 class TableHealth(_Frozen):
     table: str  # the DynamoDB table name
     key: str  # the catalog's name for it
@@ -144,6 +152,7 @@ class TableHealth(_Frozen):
     settings: Settings | None = None
     size: Size | None = None
     probe: ProbeResult | None = None
+    alarms: tuple[AlarmHealth, ...] | None = None  # None: the catalog has no alarms, or the endpoint no CloudWatch
 
     @property
     def transient(self) -> bool:
@@ -330,6 +339,7 @@ class Observation:
     checked_at: datetime
     # Settings this endpoint is known to accept and not apply (reconcile.capabilities): not drift.
     not_applied: frozenset[Setting] = frozenset()
+    alarms: AlarmsRead | None = None  # None: the catalog has no alarms (CloudWatch not read)
 
 
 def assess(catalog: Catalog, observation: Observation, allow_transient: bool = False) -> HealthReport:
@@ -343,7 +353,17 @@ def assess(catalog: Catalog, observation: Observation, allow_transient: bool = F
         )
         for spec in catalog.tables
     )
+    if observation.alarms is not None:
+        tables = tuple(
+            _with_alarms(t, spec, observation.alarms) for t, spec in zip(tables, catalog.tables, strict=True)
+        )
     unsupported = sorted({u for t in tables for u in t.unsupported})
+    if (
+        observation.alarms is not None
+        and observation.alarms.alarms is None
+        and any(desired_alarms(t) for t in catalog.tables)
+    ):
+        unsupported = sorted({*unsupported, "alarms"})
     return HealthReport(
         healthy=all(t.healthy for t in tables),
         checked_at=observation.checked_at,
@@ -353,6 +373,45 @@ def assess(catalog: Catalog, observation: Observation, allow_transient: bool = F
         probed=bool(observation.probes),
         tables=tables,
         unsupported=tuple(unsupported),
+    )
+
+
+def _with_alarms(health: TableHealth, spec: TableSpec, read: AlarmsRead) -> TableHealth:
+    """The table's alarms and their states: one in ALARM, missing, drifted, not in the catalog or not made
+    by this tool is a problem; INSUFFICIENT_DATA is not (a new alarm, a metric without data)."""
+    if read.alarms is None:  # the endpoint has no CloudWatch: n/a, never unhealthy
+        return health
+    live = [a for a in read.alarms if named_for(a.name, spec.name)]
+    by_name = {a.name: a for a in live}
+    plan = diff_alarms(desired_alarms(spec), live, [spec.name])
+    problems: list[str] = []
+    found: list[AlarmHealth] = []
+    for alarm in desired_alarms(spec):
+        have = by_name.get(alarm.name)
+        ours = have is not None and have.owner == spec.name
+        state = have.state if have is not None and ours else "MISSING"
+        found.append(AlarmHealth(name=alarm.name, state=state, reason=have.state_reason if ours and have else None))
+        if state == "ALARM":
+            problems.append(
+                f"alarm {alarm.name} is ALARM" + (f": {have.state_reason}" if have and have.state_reason else "")
+            )
+    for change in plan.changes:
+        if change.op == "create":
+            problems.append(f"alarm {change.name} does not exist (apply creates it)")
+        elif change.op == "update":
+            problems.append(f"alarm {change.name}: drift: {'; '.join(change.differences)}")
+        elif change.op == "delete":
+            problems.append(f"alarm {change.name} is not in the catalog (apply deletes it)")
+            have = by_name[change.name]
+            found.append(AlarmHealth(name=change.name, state=have.state, in_catalog=False, reason=have.state_reason))
+        else:
+            problems.append(f"alarm {change.name} exists and was not made by snapinfra-db")
+    return health.model_copy(
+        update={
+            "alarms": tuple(found),
+            "problems": (*health.problems, *problems),
+            "healthy": health.healthy and not problems,
+        }
     )
 
 

@@ -24,14 +24,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from snapinfra_db.aws import message_of
-from snapinfra_db.errors import SnapinfraError, error_code
+from snapinfra_db.errors import SnapinfraError
+from snapinfra_db.ops import backups
 from snapinfra_db.ops.progress import TableProgress
-from snapinfra_db.reconcile.live import UNSUPPORTED_CODES, describe, endpoint_kind_of, is_active
+from snapinfra_db.reconcile.live import describe, endpoint_kind_of, is_active
 from snapinfra_db.waiting import STATUS, Clock, Interrupted, WaitTimeout, reading_pool, wait_for
 
 if TYPE_CHECKING:
@@ -159,9 +160,7 @@ class PurgeInterrupted(SnapinfraError):
 
 def backup_name(table: str, now: datetime | None = None) -> str:
     """`<table>-purge-<UTC timestamp>`, trimmed to DynamoDB's 255 characters."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    suffix = f"-purge-{stamp}"
-    return table[: 255 - len(suffix)] + suffix
+    return backups.backup_name(table, now, label="purge")
 
 
 def exact_count(client: DynamoDBClient, table: str) -> int:
@@ -432,49 +431,29 @@ class Purger:
             result.notes.append(f"deletion protection is OFF and could not be turned back on: {message_of(exc)}")
 
     def _backup(self, name: str, result: PurgeResult) -> None:
-        backup = backup_name(name)
-        self._event(name, f"creating backup {backup}")
+        """An on-demand backup, AVAILABLE before the table is touched (ops.backups, as `backup` makes them)."""
         try:
-            created = self.client.create_backup(TableName=name, BackupName=backup)
-        except Exception as exc:
-            if error_code(exc) in UNSUPPORTED_CODES:
-                raise LeftAlone(
-                    (
-                        NO_BACKUPS[0],
-                        "CreateBackup answered UnknownOperationException: pass --export-dir DIR to export the items "
-                        "first, or --no-backup to delete without a copy",
-                    )
-                ) from None
-            raise
-        arn = created["BackupDetails"]["BackupArn"]
-        result.backup_arn, result.backup_name = arn, backup
-        status: str | None = created["BackupDetails"].get("BackupStatus")
-
-        def available() -> bool | None:
-            nonlocal status
-            if status == "DELETED":
-                raise SnapinfraError(f"backup {arn} was deleted before it became AVAILABLE: table kept")
-            if status == "AVAILABLE":
-                return True
-            description = self.client.describe_backup(BackupArn=arn)["BackupDescription"]
-            status = description.get("BackupDetails", {}).get("BackupStatus")
-            return True if status == "AVAILABLE" else None
-
-        try:
-            wait_for(
-                available,
-                self.status_curve,
-                what=f"backup {arn}",
+            made = backups.make_backup(
+                self.client,
+                name,
+                backup_name(name),
+                curve=self.status_curve,
                 clock=self.clock,
-                on_wait=lambda delay: self._event(name, f"backup {status}"),
+                on_event=lambda message: self._event(name, message),
             )
-        except WaitTimeout:
-            raise SnapinfraError(
-                f"backup {arn} not AVAILABLE after {self.status_curve.timeout:g}s (still {status}): table kept"
+        except backups.BackupsUnsupported:
+            raise LeftAlone(
+                (
+                    NO_BACKUPS[0],
+                    "CreateBackup answered UnknownOperationException: pass --export-dir DIR to export the items "
+                    "first, or --no-backup to delete without a copy",
+                )
             ) from None
+        except backups.BackupNotAvailable as exc:
+            raise SnapinfraError(f"{exc}: table kept") from None
         except Interrupted:
             raise LeftAlone(INTERRUPTED) from None
-        self._event(name, f"backup AVAILABLE: {arn}")
+        result.backup_arn, result.backup_name = made.arn, made.name
 
     def _wait_gone(self, name: str) -> None:
         last: dict[str, Any] | None = None

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from snapinfra_db.ops.health_report import MISSING, TRANSIENT_STATUSES, HealthReport, Settings, TableHealth
+from snapinfra_db.render.alarms import alarms_cell, render_alarm_states
 from snapinfra_db.render.plan import orphans_json, render_orphans
 from snapinfra_db.render.text import human_bytes
 
@@ -160,7 +161,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 def health_table(report: HealthReport) -> Table:
     """One row per table, named by its catalog key (the prefix is in the heading line)."""
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False, show_edge=False)
-    columns = [*COLUMNS, ("probe", "right")] if report.probed else list(COLUMNS)
+    with_alarms = any(t.alarms is not None for t in report.tables) or "alarms" in report.unsupported
+    columns = [*COLUMNS, *([("alarms", "left")] if with_alarms else [])]
+    columns += [("probe", "right")] if report.probed else []
     for name, justify in columns:
         table.add_column(name, justify=justify, no_wrap=name == "status", overflow="fold")  # type: ignore[arg-type]
     for t in report.tables:
@@ -173,6 +176,8 @@ def health_table(report: HealthReport) -> Table:
             size = t.size
             row.append(NA if size is None or size.item_count is None else f"{size.item_count:,}")
             row.append(NA if size is None or size.size_bytes is None else human_bytes(size.size_bytes))
+        if with_alarms:
+            row.append(alarms_cell(t))
         if report.probed:
             row.append(_probe(t))
         table.add_row(*row)
@@ -225,6 +230,7 @@ def render_health(console: Console, report: HealthReport, orphans: OrphanSearch 
             console.print(f"  [dim]· probe skipped: {escape(t.probe.skipped)}[/dim]")
     if missing or report.unhealthy or any(t.notices for t in report.tables):
         console.print()
+    render_alarm_states(console, report)
     if orphans is not None:
         render_orphans(console, orphans)
     footnotes = ["items≈ and size≈: DynamoDB's own figures, refreshed about every six hours."]

@@ -14,6 +14,7 @@ from snapinfra_db.reconcile.plan import (
 )
 
 if TYPE_CHECKING:
+    from snapinfra_db.reconcile.alarms import AlarmPlan
     from snapinfra_db.reconcile.orphans import Orphan, OrphanSearch
     from snapinfra_db.reconcile.saved import MadeFrom
 
@@ -30,17 +31,36 @@ def _line(symbol: str, text: str, indent: int = 6) -> str:
     )
 
 
-def render_plan(console: Console, plan: Plan, orphans: OrphanSearch | None = None, prune: bool = False) -> None:
-    """The plan; then the orphans (`orphans`, None when not looked for), kept or, with `prune`, to delete."""
+def render_plan(
+    console: Console,
+    plan: Plan,
+    orphans: OrphanSearch | None = None,
+    prune: bool = False,
+    alarms: AlarmPlan | None = None,
+) -> None:
+    """The plan; then the orphans (`orphans`, None when not looked for), kept or, with `prune`, to delete;
+    and the CloudWatch alarms (`alarms`, None when the catalog has none)."""
+    from snapinfra_db.render.alarms import alarm_summary_line, render_alarm_plan
+
     changes = plan.changes
-    if changes:
+    if changes or (alarms is not None and alarms.changes):
         console.print("snapinfra-db will perform these actions:\n")
     for change in changes:
         render_change(console, change)
+    if alarms is not None:
+        render_alarm_plan(console, alarms)
     if orphans is not None:
         render_orphans(console, orphans, prune)
-    console.print(plan_summary_line(plan, len(orphans.orphans) if orphans is not None and prune else 0))
+    summary = plan_summary_line(plan, len(orphans.orphans) if orphans is not None and prune else 0)
+    alarm_line = alarm_summary_line(alarms) if alarms is not None else None
+    if alarm_line is not None and summary.startswith("No changes."):
+        summary = summary.replace("No changes.", "No changes to tables:", 1)
+    console.print(summary)
+    if alarm_line is not None:
+        console.print(alarm_line)
     unsupported = sorted({s.value for t in plan.tables for s in t.unsupported})
+    if alarms is not None and not alarms.supported and alarms.wanted:
+        unsupported = sorted({*unsupported, "alarms"})
     if unsupported:
         console.print(f"[dim]Not supported by this endpoint (left as is): {escape(', '.join(unsupported))}[/dim]")
 
@@ -81,13 +101,19 @@ def plan_summary_line(plan: Plan, to_prune: int = 0) -> str:
 
 
 def plan_json(
-    plan: Plan, orphans: OrphanSearch | None = None, prune: bool = False, made_from: MadeFrom | None = None
+    plan: Plan,
+    orphans: OrphanSearch | None = None,
+    prune: bool = False,
+    made_from: MadeFrom | None = None,
+    alarms: AlarmPlan | None = None,
 ) -> str:
     """The plan as one JSON document; with `made_from` (what it was made from: catalog digest, target,
-    live fingerprints) it is also a saved plan that `apply FILE` reads back."""
+    live fingerprints) it is also a saved plan that `apply FILE` reads back. `alarms`: the CloudWatch
+    alarms' plan (null when the catalog has none)."""
     data = plan.to_json()
     summary = data.pop("summary")
     data["orphans"] = orphans_json(orphans, prune)
+    data["alarms"] = alarms.to_json() if alarms is not None else None
     data["summary"] = summary
     if made_from is not None:
         data["made_from"] = made_from.model_dump(mode="json")
