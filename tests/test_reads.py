@@ -62,13 +62,14 @@ def test_a_ttl_step_is_followed_by_a_ttl_read_only(clean_moto: str, tmp_path: Pa
     with proxy_for(clean_moto) as proxy:
         _apply(tmp_path, proxy.url, WITH_TTL)
         assert proxy.calls["UpdateTimeToLive"] == 1
-        # plan: one full read (4 calls); apply's first turn, the plan guard: one full read (4); after
-        # UpdateTimeToLive: DescribeTable and DescribeTimeToLive only.
+        # plan: one full read (4 calls) and, meanwhile, the custom endpoint's probe (PITR, tags); apply's
+        # first turn, the plan guard: one full read (4); after UpdateTimeToLive: DescribeTable and
+        # DescribeTimeToLive only.
         assert _reads(proxy) == {
             "DescribeTable": 3,
             "DescribeTimeToLive": 3,
-            "DescribeContinuousBackups": 2,
-            "ListTagsOfResource": 2,
+            "DescribeContinuousBackups": 3,
+            "ListTagsOfResource": 3,
         }
 
 

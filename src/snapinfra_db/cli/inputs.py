@@ -103,12 +103,18 @@ def read_and_plan(catalog: Catalog, aws: Aws, parallelism: int) -> tuple[Plan, d
     """The plan, and the live state it was made from (what a saved plan fingerprints)."""
     from snapinfra_db.reconcile.capabilities import not_applied
     from snapinfra_db.reconcile.diff import diff_catalog
-    from snapinfra_db.reconcile.live import read_tables, unsupported_at_endpoint
+    from snapinfra_db.reconcile.live import probe_unsupported, read_tables, unsupported_at_endpoint
+    from snapinfra_db.waiting import reading_pool
 
     endpoint = aws.options.effective_endpoint
-    live = read_tables(aws.dynamodb, [t.name for t in catalog.tables], parallelism, aws.key_manager_lookup)
-    # Probe only a custom endpoint: AWS itself implements every setting.
-    unsupported = unsupported_at_endpoint(aws.dynamodb, live, probe=endpoint is not None)
+    client, names = aws.dynamodb, [t.name for t in catalog.tables]
+    with reading_pool(1) as pool:
+        # A custom endpoint is asked what it implements while the tables are read (AWS itself implements
+        # every setting): no round trip after the reads when no table exists yet, and on DynamoDB Local
+        # the reads skip the calls it does not implement once the answer is in.
+        probed = pool.submit(probe_unsupported, client, names[0]) if endpoint is not None and names else None
+        live = read_tables(client, names, parallelism, aws.key_manager_lookup)
+        unsupported = unsupported_at_endpoint(live, probed.result() if probed is not None else None)
     return diff_catalog(catalog, live, not_applied(endpoint) | unsupported), live
 
 

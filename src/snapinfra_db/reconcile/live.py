@@ -665,46 +665,43 @@ def knows_unimplemented(client: DynamoDBClient, operation: str, table: str) -> b
     return is_unimplemented(client, operation)
 
 
-def unsupported_at_endpoint(
-    client: DynamoDBClient, live: dict[str, LiveTable | None], probe: bool = False
-) -> frozenset[Setting]:
-    """What this endpoint does not implement, for every table on it, new ones included.
+def probe_unsupported(client: DynamoDBClient, table: str) -> frozenset[Setting]:
+    """What a custom endpoint does not implement, asked directly: one DescribeContinuousBackups and one
+    ListTagsOfResource (with a made-up ARN) about `table`, at once. DynamoDB Local answers
+    UnknownOperationException to both (for tags: "Tagging is not currently supported in DynamoDB
+    Local"), and is then known to report neither encryption nor table class. Never asked of AWS
+    itself, which implements every setting. What it learns is remembered for this client, so that
+    reads of tables on the same endpoint do not ask again."""
 
-    Read off the tables that exist. When none does and `probe` is set (never for AWS itself), from one
-    cheap DescribeContinuousBackups and one ListTagsOfResource about a table that does not exist:
-    DynamoDB Local answers UnknownOperationException to both (for tags:
-    "Tagging is not currently supported in DynamoDB Local"), and then it is known to report neither
-    encryption nor table class.
-    """
-    seen = [t for t in live.values() if t is not None]
-    if seen:
-        return frozenset(s for t in seen for s in t.unsupported)
-    missing = [name for name, table in live.items() if table is None]
-    if not probe or not missing:
-        return frozenset()
-
-    def answer(call: Callable[[], Any]) -> BaseException | None:
+    def tags_refusal() -> BaseException | None:
         try:
-            call()
+            client.list_tags_of_resource(ResourceArn=f"arn:aws:dynamodb:ddblocal:000000000000:table/{table}")
         except Exception as exc:
             return exc
         return None
 
-    # One DescribeContinuousBackups and one ListTagsOfResource (with a made-up ARN) about a missing table.
-    found: set[Setting] = set()
-    unimplemented: set[str] = set()
-    if knows_unimplemented(client, "DescribeContinuousBackups", missing[0]):
-        found.add(Setting.POINT_IN_TIME_RECOVERY)
-    arn = f"arn:aws:dynamodb:ddblocal:000000000000:table/{missing[0]}"
-    tags_error = answer(partial(client.list_tags_of_resource, ResourceArn=arn))
+    with reading_pool(2) as pool:
+        pitr = pool.submit(knows_unimplemented, client, "DescribeContinuousBackups", table)
+        tags_error = pool.submit(tags_refusal).result()
+        found = {Setting.POINT_IN_TIME_RECOVERY} if pitr.result() else set()
     if tags_error is not None and error_code(tags_error) in UNSUPPORTED_CODES:
         found.add(Setting.TAGS)
-        unimplemented.add("ListTagsOfResource")
+        with _UNIMPLEMENTED_LOCK:
+            _UNIMPLEMENTED.setdefault(client, set()).add("ListTagsOfResource")
         if "DynamoDB Local" in str(tags_error):
             found |= {Setting.ENCRYPTION, Setting.TABLE_CLASS}
-    with _UNIMPLEMENTED_LOCK:  # apply's reads of the new tables will not ask again
-        _UNIMPLEMENTED.setdefault(client, set()).update(unimplemented)
     return frozenset(found)
+
+
+def unsupported_at_endpoint(
+    live: dict[str, LiveTable | None], probed: frozenset[Setting] | None = None
+) -> frozenset[Setting]:
+    """What this endpoint does not implement, for every table on it, new ones included: read off the
+    tables that exist; when none does, what `probe_unsupported` found (None: not probed, AWS itself)."""
+    seen = [t for t in live.values() if t is not None]
+    if seen:
+        return frozenset(s for t in seen for s in t.unsupported)
+    return probed or frozenset()
 
 
 def read_table(client: DynamoDBClient, name: str, description: dict[str, Any] | None = None) -> LiveTable | None:
