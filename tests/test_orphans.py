@@ -251,18 +251,11 @@ class Listing:
     def __init__(self, tables: list[str] | None) -> None:
         self.tables = tables
 
-    def get_paginator(self, operation: str) -> Any:
-        assert operation == "list_tables"
-        tables = self.tables
-
-        class Pages:
-            def paginate(self) -> list[dict[str, Any]]:
-                if tables is None:
-                    error = {"Error": {"Code": "AccessDeniedException", "Message": "no"}}
-                    raise ClientError(error, "ListTables")  # type: ignore[arg-type]
-                return [{"TableNames": tables}]
-
-        return Pages()
+    def list_tables(self, **kwargs: Any) -> dict[str, Any]:
+        if self.tables is None:
+            error = {"Error": {"Code": "AccessDeniedException", "Message": "no"}}
+            raise ClientError(error, "ListTables")  # type: ignore[arg-type]
+        return {"TableNames": self.tables}
 
 
 class NotAsked:
