@@ -25,8 +25,9 @@ from snapinfra_db.cli.application import app
 from snapinfra_db.ops import purge as purge_module
 from snapinfra_db.ops.export import export_table
 from snapinfra_db.ops.export_files import ExportError, decode_item, encode_item
+from snapinfra_db.ops.item_writes import write_batch
 from snapinfra_db.ops.purge import Purger, Safeguards, backup_name
-from snapinfra_db.ops.restore import restore_request, write_batch
+from snapinfra_db.ops.restore import restore_request
 from snapinfra_db.waiting import Clock
 
 LEGACY = ["rhinoback-deployments", "rhinoback-projects", "rhinoback-schemas", "rhinoback-users"]

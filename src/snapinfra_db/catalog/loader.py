@@ -473,18 +473,12 @@ def _read_text(path: Path) -> str:
             f"not valid UTF-8 (byte 0x{data[exc.start]:02x}): the catalog must be UTF-8 text",
             _line_col(before, len(before)),
         ) from None
-    text = text.removeprefix("\ufeff")
-    bad = _NON_PRINTABLE.search(text)
-    if bad:
-        raise _Located(
-            f"control character U+{ord(bad.group()):04X} is not allowed in YAML (only tab and line breaks are)",
-            _line_col(text, bad.start()),
-        )
-    return text
+    return _checked_text(text)
 
 
 def _checked_text(text: str) -> str:
-    """Text at hand, held to what `_read_text` holds a file to."""
+    """Text at hand (a file's, decoded, or text import is about to write), held to the catalog's limits:
+    at most MAX_CATALOG_BYTES, no control characters; a byte-order mark is dropped."""
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_CATALOG_BYTES:
         raise _Located(_size_message(size))

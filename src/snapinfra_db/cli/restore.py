@@ -26,12 +26,12 @@ from snapinfra_db.cli.options import (
     StageOpt,
     TimeoutOpt,
 )
+from snapinfra_db.cli.tables import run_plan
 from snapinfra_db.errors import SnapinfraError
 
 if TYPE_CHECKING:
     from snapinfra_db.aws import Aws
     from snapinfra_db.catalog import Catalog, TableSpec
-    from snapinfra_db.reconcile.plan import Plan
 
 #: AWS restores a large table in hours ("most restores complete in less than 10 hours"); past the wait
 #: DynamoDB carries on, and --resume finishes the job.
@@ -204,7 +204,16 @@ def apply_settings(
     else:
         out.print(f"Settings a restore does not carry, from the catalog entry {escape(spec.key)}:\n")
         render_change(out, change)
-        run_settings(one, aws, the_plan, wait_timeout, resume_line)
+        run_plan(
+            one,
+            aws,
+            the_plan,
+            1,
+            wait_timeout,
+            command="restore",
+            stopped=f"interrupted: the restored table's settings are not all applied; {resume_line}",
+            unfinished=f"the restored table's settings were not all applied (see above); {resume_line} tries again",
+        )
     err.print(
         "note: a restore carries no auto scaling, CloudWatch alarms or IAM policies, and the catalog has none: "
         f"set them up on {escape(as_name)} if {escape(spec.name)} has any",
@@ -218,33 +227,3 @@ def apply_settings(
         )
     out.print("# .env: point the backend at the restored table")
     out.print(f"{spec.env}={as_name}", markup=False)
-
-
-def run_settings(catalog: Catalog, aws: Aws, the_plan: Plan, wait_timeout: float, resume_line: str) -> None:
-    """apply's executor on the one restored table (cli.tables.run_plan's, with restore's words)."""
-    from snapinfra_db.reconcile.capabilities import not_applied, remember_not_applied
-    from snapinfra_db.reconcile.executor import ApplyInterrupted, Executor
-    from snapinfra_db.render.apply import apply_progress, render_results
-    from snapinfra_db.waiting import STATUS
-
-    endpoint = aws.options.effective_endpoint
-    executor = Executor(
-        aws.dynamodb,
-        {t.name: t for t in catalog.tables},
-        parallelism=1,
-        status=STATUS.within(wait_timeout),
-        not_applied=not_applied(endpoint),
-        learn=endpoint is not None,
-    )
-    try:
-        with apply_progress(out, [c.table for c in the_plan.changes]) as on_event:
-            executor.on_event = on_event
-            results = executor.run(the_plan)
-    except ApplyInterrupted as exc:
-        render_results(out, exc.results)
-        interrupted("restore", f"interrupted: the restored table's settings are not all applied; {resume_line}")
-    render_results(out, results)
-    remember_not_applied(endpoint, {setting: r.table for r in results for setting in r.not_applied})
-    failed = [r for r in results if r.status != "applied"]
-    if failed:
-        fail(f"the restored table's settings were not all applied (see above); {resume_line} tries again")

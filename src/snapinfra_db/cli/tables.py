@@ -376,7 +376,20 @@ def apply_changes(
     fail_on_conflicts(alarm_plan)
 
 
-def run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_timeout: float) -> None:
+def run_plan(
+    catalog: Catalog,
+    aws: Aws,
+    the_plan: Plan,
+    parallelism: int,
+    wait_timeout: float,
+    *,
+    command: str = "apply",
+    stopped: str | None = None,
+    unfinished: str | None = None,
+) -> None:
+    """Carry `the_plan` out with apply's executor, drawing progress, then the results. `command`,
+    `stopped` (the line for an interrupt) and `unfinished` (the error when a table is not applied;
+    None: exit 1 with the results as the only words) let restore say it in its own words."""
     from snapinfra_db.reconcile.capabilities import not_applied, remember_not_applied
     from snapinfra_db.reconcile.executor import ApplyInterrupted, Executor
     from snapinfra_db.render.apply import apply_progress, render_results
@@ -400,7 +413,7 @@ def run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_
             results = executor.run(the_plan)
     except ApplyInterrupted as exc:
         render_results(out, exc.results)
-        interrupted("apply")
+        interrupted(command, stopped)
     render_results(out, results)
     learnt = {setting: r.table for r in results for setting in r.not_applied}
     record = remember_not_applied(endpoint, learnt)
@@ -412,6 +425,8 @@ def run_plan(catalog: Catalog, aws: Aws, the_plan: Plan, parallelism: int, wait_
             markup=False,
         )
     if any(r.status != "applied" for r in results):
+        if unfinished is not None:
+            fail(unfinished)
         raise typer.Exit(ExitCode.ERROR)
 
 

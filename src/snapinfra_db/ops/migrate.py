@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from snapinfra_db.dirs import private_dir, private_file, state_dir, write_private
 from snapinfra_db.errors import SnapinfraError, error_code
 from snapinfra_db.ops.export_files import decode_value, encode_item, encode_value
+from snapinfra_db.ops.item_writes import BATCH_SIZE, UNPROCESSED, Pace, has_items, write_batch
 from snapinfra_db.ops.mapping import (
     IDENTITY,
     Item,
@@ -50,17 +51,14 @@ from snapinfra_db.ops.mapping import (
     key_of,
     key_text,
 )
-from snapinfra_db.waiting import Backoff, Clock, WaitTimeout, wait_for
+from snapinfra_db.waiting import Clock, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 FORMAT = "snapinfra-db-migration/1"
-BATCH_SIZE = 25  # BatchWriteItem's maximum
 GET_BATCH = 100  # BatchGetItem's maximum
 DEFAULT_PAGE_SIZE = 500  # items per Scan page: one checkpoint per page and segment
-#: UnprocessedItems sent again, backing off (throttling, a partition at its limit).
-UNPROCESSED = Backoff(first=0.05, factor=2.0, longest=5.0, timeout=300.0)
 #: How often an idle follow polls the stream.
 FOLLOW_POLL = 0.25
 
@@ -90,32 +88,6 @@ ProgressCallback = Callable[[Progress], None]
 # --------------------------------------------------------------------------- pace
 
 
-class Pace:
-    """Adaptive backoff shared by every writer: throttling (a call botocore had to retry, or unprocessed
-    items) doubles the pause before each call, up to `longest`; a clean answer shrinks it by a fifth."""
-
-    def __init__(self, clock: Clock, longest: float = 5.0) -> None:
-        self.clock = clock
-        self.delay = 0.0
-        self.longest = longest
-        self.throttled = 0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        delay = self.delay
-        if delay > 0:
-            self.clock.sleep(delay * random.uniform(0.5, 1.0))  # jitter: writers do not come back together
-
-    def answer(self, response: dict[str, Any], unprocessed: bool = False) -> None:
-        retried = int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0) > 0
-        with self._lock:
-            if retried or unprocessed:
-                self.throttled += 1
-                self.delay = min(self.longest, max(0.05, self.delay * 2))
-            else:
-                self.delay = 0.0 if self.delay < 0.01 else self.delay * 0.8
-
-
 # --------------------------------------------------------------------------- tables
 
 
@@ -135,10 +107,6 @@ def describe(client: DynamoDBClient, table: str) -> dict[str, Any] | None:
         return dict(client.describe_table(TableName=table)["Table"])
     except client.exceptions.ResourceNotFoundException:
         return None
-
-
-def has_items(client: DynamoDBClient, table: str) -> bool:
-    return int(client.scan(TableName=table, Limit=1, Select="COUNT").get("Count", 0)) > 0
 
 
 # --------------------------------------------------------------------------- the folder
@@ -282,30 +250,12 @@ def write_items(
     for item in items:
         key = key_text(key_of(item, keys))
         if len(batch) == BATCH_SIZE or key in seen:
-            _write_batch(client, table, batch, pace, clock)
+            write_batch(client, table, batch, clock, pace)
             batch, seen = [], set()
         batch.append(item)
         seen.add(key)
     if batch:
-        _write_batch(client, table, batch, pace, clock)
-
-
-def _write_batch(client: DynamoDBClient, table: str, items: list[Item], pace: Pace, clock: Clock) -> None:
-    pending: dict[str, Any] = {table: [{"PutRequest": {"Item": item}} for item in items]}
-
-    def send() -> bool | None:
-        nonlocal pending
-        pace.wait()
-        response = client.batch_write_item(RequestItems=pending)
-        pending = {k: v for k, v in (response.get("UnprocessedItems") or {}).items() if v}
-        pace.answer(dict(response), unprocessed=bool(pending))
-        return True if not pending else None
-
-    try:
-        wait_for(send, UNPROCESSED, what=f"{table}: unprocessed items", clock=clock)
-    except WaitTimeout:
-        left = sum(len(v) for v in pending.values())
-        raise MigrateError(f"{table}: {left} items still unprocessed after {UNPROCESSED.timeout:g}s") from None
+        write_batch(client, table, batch, clock, pace)
 
 
 # --------------------------------------------------------------------------- copy

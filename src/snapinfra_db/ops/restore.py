@@ -21,10 +21,11 @@ from snapinfra_db.aws import message_of
 from snapinfra_db.catalog.models import NAME_RE
 from snapinfra_db.errors import SnapinfraError
 from snapinfra_db.ops.export_files import decode_item, items_path, schema_path
+from snapinfra_db.ops.item_writes import BATCH_SIZE, has_items, write_batch
 from snapinfra_db.ops.progress import TableProgress
 from snapinfra_db.reconcile.live import as_spec, describe, is_active, reflect
 from snapinfra_db.reconcile.requests import create_table_request
-from snapinfra_db.waiting import STATUS, Backoff, Clock, WaitTimeout, wait_for
+from snapinfra_db.waiting import STATUS, WaitTimeout, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -33,9 +34,6 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------- restore
 
 
-BATCH_SIZE = 25  # BatchWriteItem's maximum
-#: BatchWriteItem's UnprocessedItems (throttling, a partition at its limit) sent again, backing off.
-UNPROCESSED = Backoff(first=0.05, factor=2.0, longest=5.0, timeout=120.0)
 
 
 class RestoreError(SnapinfraError):
@@ -108,28 +106,6 @@ def _wait_active(client: DynamoDBClient, name: str, timeout: float) -> None:
         raise RestoreError(f"{name} did not become ACTIVE within {timeout:g}s") from None
 
 
-def _has_items(client: DynamoDBClient, name: str) -> bool:
-    # Without a filter, Limit=1 evaluates the first item, if there is one: one cheap read.
-    return int(client.scan(TableName=name, Limit=1, Select="COUNT").get("Count", 0)) > 0
-
-
-def write_batch(client: DynamoDBClient, name: str, items: list[dict[str, Any]], clock: Clock | None = None) -> None:
-    """BatchWriteItem of up to 25 items, sending UnprocessedItems again along the UNPROCESSED curve."""
-    pending: dict[str, Any] = {name: [{"PutRequest": {"Item": item}} for item in items]}
-
-    def send() -> bool | None:
-        nonlocal pending
-        response = client.batch_write_item(RequestItems=pending)
-        pending = {k: v for k, v in (response.get("UnprocessedItems") or {}).items() if v}
-        return True if not pending else None
-
-    try:
-        wait_for(send, UNPROCESSED, what=f"{name}: unprocessed items", clock=clock)
-    except WaitTimeout:
-        left = sum(len(v) for v in pending.values())
-        raise RestoreError(f"{name}: {left} items still unprocessed after {UNPROCESSED.timeout:g}s") from None
-
-
 def _batches(path: Path, size: int = BATCH_SIZE) -> Iterator[list[dict[str, Any]]]:
     batch: list[dict[str, Any]] = []
     with path.open("r", encoding="utf-8") as handle:
@@ -187,7 +163,7 @@ def restore_table(
         if want != have:
             raise RestoreError(f"{name} already exists with a different key schema: refusing to write into it")
     _wait_active(client, name, wait_timeout)
-    if existing is not None and not into_existing and _has_items(client, name):
+    if existing is not None and not into_existing and has_items(client, name):
         raise RestoreError(f"{name} already exists and holds items: pass --into-existing to write into it anyway")
 
     ttl_attribute: str | None = None
